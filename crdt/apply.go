@@ -1,0 +1,311 @@
+package crdt
+
+import (
+	"fmt"
+	"slices"
+)
+
+// ApplyUpdate merges a v1 update into the document. The update is decoded
+// and validated completely before anything changes, so a malformed update
+// returns an error wrapping ErrMalformedUpdate and leaves the document as
+// it was. Structs whose dependencies have not arrived yet are kept pending
+// and integrated once the gap fills; so are deletes of unknown content.
+// origin is passed to update subscribers.
+func (d *Doc) ApplyUpdate(update []byte, origin any) (err error) {
+	u, err := decodeUpdate(update)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			if r != errInternal {
+				panic(r)
+			}
+			err = fmt.Errorf("%w while applying update", errInternal)
+		}
+	}()
+	d.transact(origin, false, func(txn *Transaction) {
+		d.applyDecoded(txn, u)
+	})
+	return nil
+}
+
+// applyDecoded integrates a decoded update inside txn, in the order Yjs
+// uses: structs, then the pending-struct bookkeeping, then deletes (the
+// update's, then the pending ones), then a retry of pending structs when
+// the update filled a gap they waited for.
+func (d *Doc) applyDecoded(txn *Transaction, u *decodedUpdate) {
+	s := d.store
+	rest, restMissing := d.integrateStructs(txn, u.structs)
+	retry := false
+	if s.pending != nil {
+		for client, clock := range s.pendingMissing {
+			if clock < s.state(client) {
+				retry = true
+				break
+			}
+		}
+		if rest != nil {
+			for client, clock := range restMissing {
+				if m, ok := s.pendingMissing[client]; !ok || m > clock {
+					s.pendingMissing[client] = clock
+				}
+			}
+			s.pending = mergeStructLists(s.pending, rest)
+		}
+	} else if rest != nil {
+		s.pending, s.pendingMissing = rest, restMissing
+	}
+
+	dsRest := d.applyDeleteSet(txn, u.ds)
+	if s.pendingDeletes != nil {
+		pending := s.pendingDeletes
+		s.pendingDeletes = nil
+		dsRest2 := d.applyDeleteSet(txn, pending)
+		if dsRest != nil && dsRest2 != nil {
+			dsRest.merge(dsRest2)
+			dsRest.sortAndMerge()
+		} else if dsRest == nil {
+			dsRest = dsRest2
+		}
+	}
+	s.pendingDeletes = dsRest
+
+	if retry {
+		pending := s.pending
+		s.pending, s.pendingMissing = nil, nil
+		d.applyDecoded(txn, &decodedUpdate{structs: pending})
+	}
+}
+
+// clientRefs is a cursor over one client's decoded structs.
+type clientRefs struct {
+	refs []*Item
+	i    int
+}
+
+// integrateStructs integrates decoded structs in dependency order. It walks
+// clients from the highest ID down; when a struct depends on content of
+// another client that the update also carries, it descends into that client
+// first (a stack keeps the way back). Structs that cannot be integrated are
+// returned, with the lowest clock per client they wait for.
+func (d *Doc) integrateStructs(txn *Transaction, structs map[uint64][]*Item) (rest map[uint64][]*Item, missing map[uint64]uint64) {
+	if len(structs) == 0 {
+		return nil, nil
+	}
+	s := d.store
+	refs := make(map[uint64]*clientRefs, len(structs))
+	ids := make([]uint64, 0, len(structs))
+	for client, list := range structs {
+		refs[client] = &clientRefs{refs: list}
+		ids = append(ids, client)
+	}
+	slices.Sort(ids)
+
+	nextTarget := func() *clientRefs {
+		for len(ids) > 0 {
+			t := refs[ids[len(ids)-1]]
+			if t != nil && t.i < len(t.refs) {
+				return t
+			}
+			ids = ids[:len(ids)-1]
+		}
+		return nil
+	}
+	cur := nextTarget()
+	if cur == nil {
+		return nil, nil
+	}
+	updateMissing := func(client, clock uint64) {
+		if missing == nil {
+			missing = make(map[uint64]uint64)
+		}
+		if m, ok := missing[client]; !ok || m > clock {
+			missing[client] = clock
+		}
+	}
+	var stack []*Item
+	addStackToRest := func() {
+		for _, it := range stack {
+			client := it.id.Client
+			if rest == nil {
+				rest = make(map[uint64][]*Item)
+			}
+			if cr := refs[client]; cr != nil {
+				// The struct that could not be applied was already taken
+				// from the cursor: step back to include it.
+				cr.i--
+				rest[client] = slices.Clone(cr.refs[cr.i:])
+				delete(refs, client)
+				cr.refs, cr.i = nil, 0
+			} else {
+				rest[client] = []*Item{it}
+			}
+			ids = slices.DeleteFunc(ids, func(c uint64) bool { return c == client })
+		}
+		stack = stack[:0]
+	}
+	state := make(map[uint64]uint64)
+	head := cur.refs[cur.i]
+	cur.i++
+	for {
+		if !head.isSkip() {
+			client := head.id.Client
+			local, ok := state[client]
+			if !ok {
+				local = s.state(client)
+				state[client] = local
+			}
+			if local < head.id.Clock {
+				// A gap before this struct: wait for it.
+				stack = append(stack, head)
+				updateMissing(client, head.id.Clock-1)
+				addStackToRest()
+			} else if dep, ok := head.resolve(txn, s); !ok {
+				stack = append(stack, head)
+				cr := refs[dep]
+				if cr == nil || cr.i == len(cr.refs) {
+					updateMissing(dep, s.state(dep))
+					addStackToRest()
+				} else {
+					head = cr.refs[cr.i]
+					cr.i++
+					continue
+				}
+			} else if offset := local - head.id.Clock; offset < uint64(head.length) {
+				head.integrate(txn, int(offset))
+				state[client] = head.id.Clock + uint64(head.length)
+			}
+		}
+		switch {
+		case len(stack) > 0:
+			head = stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+		case cur != nil && cur.i < len(cur.refs):
+			head = cur.refs[cur.i]
+			cur.i++
+		default:
+			cur = nextTarget()
+			if cur == nil {
+				return rest, missing
+			}
+			head = cur.refs[cur.i]
+			cur.i++
+		}
+	}
+}
+
+// mergeStructLists unions two sets of unintegrated structs. Where structs
+// overlap, the one starting first is kept and the other is trimmed, so each
+// clock is covered once.
+func mergeStructLists(a, b map[uint64][]*Item) map[uint64][]*Item {
+	for client, list := range b {
+		all := append(slices.Clone(a[client]), list...)
+		slices.SortStableFunc(all, func(x, y *Item) int {
+			switch {
+			case x.id.Clock < y.id.Clock:
+				return -1
+			case x.id.Clock > y.id.Clock:
+				return 1
+			}
+			return 0
+		})
+		out := all[:0]
+		var end uint64
+		for _, it := range all {
+			if it.isSkip() {
+				continue
+			}
+			itEnd := it.id.Clock + uint64(it.length)
+			if len(out) > 0 && itEnd <= end {
+				continue
+			}
+			if len(out) > 0 && it.id.Clock < end {
+				it = sliceStruct(it, int(end-it.id.Clock))
+			}
+			out = append(out, it)
+			end = itEnd
+		}
+		a[client] = out
+	}
+	return a
+}
+
+// sliceStruct returns a copy of an unintegrated struct without its first
+// diff units, as the encoder would describe it from that offset.
+func sliceStruct(it *Item, diff int) *Item {
+	cp := *it
+	cp.id.Clock += uint64(diff)
+	cp.length -= diff
+	if it.content != nil {
+		// Work on a copy: the original may still be referenced.
+		c := copyContent(it.content)
+		cp.content = c.splice(diff)
+		cp.setOrigin(someID(ID{Client: it.id.Client, Clock: cp.id.Clock - 1}))
+		cp.pref = nil
+	}
+	return &cp
+}
+
+// copyContent duplicates splittable content so that splicing the copy
+// leaves the original intact.
+func copyContent(c content) content {
+	switch x := c.(type) {
+	case *contentString:
+		cp := *x
+		return &cp
+	case *contentDeleted:
+		cp := *x
+		return &cp
+	case *contentAny:
+		return &contentAny{vals: slices.Clone(x.vals)}
+	case *contentJSON:
+		return &contentJSON{raw: slices.Clone(x.raw)}
+	}
+	return c
+}
+
+// applyDeleteSet deletes the ranges of ds that the store holds and returns
+// the ranges it does not hold yet.
+func (d *Doc) applyDeleteSet(txn *Transaction, ds deleteSet) deleteSet {
+	s := d.store
+	var unapplied deleteSet
+	for _, client := range sortedClientsDesc(ds) {
+		state := s.state(client)
+		for _, r := range ds[client] {
+			clock, end := r.clock, r.clock+r.len
+			if clock >= state {
+				unapplied.add(client, clock, end-clock)
+				continue
+			}
+			if state < end {
+				unapplied.add(client, state, end-state)
+			}
+			structs := s.clients[client]
+			i := findIndex(structs, clock)
+			st := structs[i]
+			if !st.deleted() && st.id.Clock < clock {
+				right := st.split(txn, int(clock-st.id.Clock))
+				structs = slices.Insert(structs, i+1, right)
+				s.clients[client] = structs
+				i++
+			}
+			for i < len(structs) {
+				st = structs[i]
+				i++
+				if st.id.Clock >= end {
+					break
+				}
+				if !st.deleted() {
+					if end < st.id.Clock+uint64(st.length) {
+						right := st.split(txn, int(end-st.id.Clock))
+						structs = slices.Insert(structs, i, right)
+						s.clients[client] = structs
+					}
+					st.delete(txn)
+				}
+			}
+		}
+	}
+	return unapplied
+}

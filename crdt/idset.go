@@ -1,0 +1,169 @@
+package crdt
+
+import (
+	"slices"
+
+	"github.com/quirehq/quire/crdt/lib0"
+)
+
+// idRange is a run of clocks [clock, clock+len).
+type idRange struct {
+	clock, len uint64
+}
+
+// deleteSet records deleted ranges per client. Ranges are appended in any
+// order and normalised (sorted, overlaps merged) by sortAndMerge.
+type deleteSet map[uint64][]idRange
+
+func (ds *deleteSet) add(client, clock, length uint64) {
+	if *ds == nil {
+		*ds = make(deleteSet)
+	}
+	rs := (*ds)[client]
+	// Fast path for the common case of extending the last range.
+	if n := len(rs); n > 0 && rs[n-1].clock+rs[n-1].len == clock {
+		rs[n-1].len += length
+		return
+	}
+	(*ds)[client] = append(rs, idRange{clock, length})
+}
+
+// sortAndMerge sorts every client's ranges and merges overlapping or
+// adjacent ones.
+func (ds deleteSet) sortAndMerge() {
+	for client, rs := range ds {
+		if len(rs) > 1 {
+			slices.SortFunc(rs, func(a, b idRange) int {
+				switch {
+				case a.clock < b.clock:
+					return -1
+				case a.clock > b.clock:
+					return 1
+				}
+				return 0
+			})
+			j := 1
+			for i := 1; i < len(rs); i++ {
+				l, r := &rs[j-1], rs[i]
+				if l.clock+l.len >= r.clock {
+					if end := r.clock + r.len; end > l.clock+l.len {
+						l.len = end - l.clock
+					}
+				} else {
+					rs[j] = r
+					j++
+				}
+			}
+			ds[client] = rs[:j]
+		}
+	}
+}
+
+// contains reports whether id lies in a deleted range. The set must be
+// sorted.
+func (ds deleteSet) contains(id ID) bool {
+	rs := ds[id.Client]
+	lo, hi := 0, len(rs)-1
+	for lo <= hi {
+		m := int(uint(lo+hi) >> 1)
+		r := rs[m]
+		if r.clock <= id.Clock {
+			if id.Clock < r.clock+r.len {
+				return true
+			}
+			lo = m + 1
+		} else {
+			hi = m - 1
+		}
+	}
+	return false
+}
+
+// merge adds all ranges of other.
+func (ds *deleteSet) merge(other deleteSet) {
+	for client, rs := range other {
+		for _, r := range rs {
+			ds.add(client, r.clock, r.len)
+		}
+	}
+}
+
+// sortedClientsDesc returns the clients with ranges, highest first: the
+// order Yjs writes them in.
+func sortedClientsDesc[V any](m map[uint64]V) []uint64 {
+	cs := make([]uint64, 0, len(m))
+	for c := range m {
+		cs = append(cs, c)
+	}
+	slices.Sort(cs)
+	slices.Reverse(cs)
+	return cs
+}
+
+// write encodes the (sorted) delete set in update format v1.
+func (ds deleteSet) write(e *lib0.Encoder) {
+	n := 0
+	for _, rs := range ds {
+		if len(rs) > 0 {
+			n++
+		}
+	}
+	e.WriteVarUint(uint64(n))
+	for _, client := range sortedClientsDesc(ds) {
+		rs := ds[client]
+		if len(rs) == 0 {
+			continue
+		}
+		e.WriteVarUint(client)
+		e.WriteVarUint(uint64(len(rs)))
+		for _, r := range rs {
+			e.WriteVarUint(r.clock)
+			e.WriteVarUint(r.len)
+		}
+	}
+}
+
+// readDeleteSet decodes a v1 delete set.
+func readDeleteSet(d *lib0.Decoder) (deleteSet, error) {
+	n, err := d.ReadVarUint()
+	if err != nil {
+		return nil, err
+	}
+	// Each client entry takes at least two bytes.
+	if n > uint64(d.Remaining()) {
+		return nil, lib0.ErrLengthExceedsInput
+	}
+	ds := make(deleteSet, n)
+	for i := uint64(0); i < n; i++ {
+		client, err := d.ReadVarUint()
+		if err != nil {
+			return nil, err
+		}
+		count, err := d.ReadVarUint()
+		if err != nil {
+			return nil, err
+		}
+		if count > uint64(d.Remaining())/2 {
+			return nil, lib0.ErrLengthExceedsInput
+		}
+		rs := make([]idRange, 0, count)
+		for j := uint64(0); j < count; j++ {
+			clock, err := d.ReadVarUint()
+			if err != nil {
+				return nil, err
+			}
+			length, err := d.ReadVarUint()
+			if err != nil {
+				return nil, err
+			}
+			if clock+length > maxClock {
+				return nil, errClockOverflow
+			}
+			if length > 0 {
+				rs = append(rs, idRange{clock, length})
+			}
+		}
+		ds[client] = append(ds[client], rs...)
+	}
+	return ds, nil
+}

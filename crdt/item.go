@@ -1,0 +1,479 @@
+package crdt
+
+import "github.com/quirehq/quire/crdt/lib0"
+
+// Item flags. The first four match the meaning of Yjs's info bits; the rest
+// record which optional fields are set and what kind of struct this is.
+const (
+	flagKeep        uint16 = 1 << 0
+	flagCountable   uint16 = 1 << 1
+	flagDeleted     uint16 = 1 << 2
+	flagMarker      uint16 = 1 << 3
+	flagGC          uint16 = 1 << 4 // a GC struct: a collected range, no content
+	flagSkip        uint16 = 1 << 5 // a Skip struct: a gap in a decoded update
+	flagOrigin      uint16 = 1 << 6
+	flagRightOrigin uint16 = 1 << 7
+	flagParentSub   uint16 = 1 << 8
+)
+
+// parentRef is the parent an encoded item names before integration: a
+// root type by name or the item that holds a nested type.
+type parentRef struct {
+	root   string
+	id     ID
+	isRoot bool
+}
+
+// Item is one struct of the document: a run of content inserted by one
+// client at consecutive clocks, linked into its parent's sequence. GC
+// structs (collected ranges) are Items with flagGC and no content, so that
+// a client's structs fit in one slice.
+type Item struct {
+	id          ID
+	length      int
+	left, right *Item
+	origin      ID // valid with flagOrigin: the ID left of the insertion point
+	rightOrigin ID // valid with flagRightOrigin: the ID right of it
+	parent      *branch
+	parentSub   string // valid with flagParentSub: the map key
+	content     content
+	// pref is set on decoded items that name their parent explicitly,
+	// until integration resolves it.
+	pref *parentRef
+	info uint16
+}
+
+func (it *Item) deleted() bool   { return it.info&flagDeleted != 0 }
+func (it *Item) countable() bool { return it.info&flagCountable != 0 }
+func (it *Item) isGC() bool      { return it.info&flagGC != 0 }
+func (it *Item) isSkip() bool    { return it.info&flagSkip != 0 }
+func (it *Item) keep() bool      { return it.info&flagKeep != 0 }
+func (it *Item) hasParentSub() bool {
+	return it.info&flagParentSub != 0
+}
+
+func (it *Item) originID() optID {
+	return optID{ID: it.origin, ok: it.info&flagOrigin != 0}
+}
+
+func (it *Item) rightOriginID() optID {
+	return optID{ID: it.rightOrigin, ok: it.info&flagRightOrigin != 0}
+}
+
+func (it *Item) setOrigin(o optID) {
+	it.origin = o.ID
+	if o.ok {
+		it.info |= flagOrigin
+	} else {
+		it.info &^= flagOrigin
+	}
+}
+
+func (it *Item) setRightOrigin(o optID) {
+	it.rightOrigin = o.ID
+	if o.ok {
+		it.info |= flagRightOrigin
+	} else {
+		it.info &^= flagRightOrigin
+	}
+}
+
+// lastID is the ID of the item's last unit.
+func (it *Item) lastID() ID {
+	return ID{Client: it.id.Client, Clock: it.id.Clock + uint64(it.length) - 1}
+}
+
+// visible reports whether the item counts towards its parent's length.
+func (it *Item) visible() bool { return it.info&(flagDeleted|flagCountable) == flagCountable }
+
+// next returns the nearest undeleted item to the right.
+func (it *Item) next() *Item {
+	n := it.right
+	for n != nil && n.deleted() {
+		n = n.right
+	}
+	return n
+}
+
+// prev returns the nearest undeleted item to the left.
+func (it *Item) prev() *Item {
+	n := it.left
+	for n != nil && n.deleted() {
+		n = n.left
+	}
+	return n
+}
+
+func newItem(id ID, left *Item, origin optID, right *Item, rightOrigin optID, parent *branch, parentSub *string, c content) *Item {
+	it := &Item{id: id, left: left, right: right, parent: parent, content: c, length: c.length()}
+	it.setOrigin(origin)
+	it.setRightOrigin(rightOrigin)
+	if parentSub != nil {
+		it.parentSub = *parentSub
+		it.info |= flagParentSub
+	}
+	if c.countable() {
+		it.info |= flagCountable
+	}
+	return it
+}
+
+// toGC turns the item into a GC struct in place: the range stays in the
+// store, everything else is dropped.
+func (it *Item) toGC() {
+	it.info = flagGC | flagDeleted
+	it.content = nil
+	it.left, it.right = nil, nil
+	it.parent = nil
+	it.parentSub = ""
+	it.pref = nil
+}
+
+// resolve finds the items an unintegrated item refers to. When a referenced
+// client's content is not in the store yet it returns that client and false;
+// otherwise it resolves left, right and parent and returns true.
+func (it *Item) resolve(txn *Transaction, s *structStore) (missing uint64, ok bool) {
+	if it.info&flagOrigin != 0 && it.origin.Client != it.id.Client && it.origin.Clock >= s.state(it.origin.Client) {
+		return it.origin.Client, false
+	}
+	if it.info&flagRightOrigin != 0 && it.rightOrigin.Client != it.id.Client && it.rightOrigin.Clock >= s.state(it.rightOrigin.Client) {
+		return it.rightOrigin.Client, false
+	}
+	if p := it.pref; p != nil && !p.isRoot && it.id.Client != p.id.Client && p.id.Clock >= s.state(p.id.Client) {
+		return p.id.Client, false
+	}
+	if it.info&flagOrigin != 0 {
+		it.left = s.itemCleanEnd(txn, it.origin)
+		it.origin = it.left.lastID()
+	}
+	if it.info&flagRightOrigin != 0 {
+		it.right = s.itemCleanStart(txn, it.rightOrigin)
+		it.rightOrigin = it.right.id
+	}
+	switch {
+	case (it.left != nil && it.left.isGC()) || (it.right != nil && it.right.isGC()):
+		it.parent = nil
+	case it.pref == nil:
+		// The parent is implied by the neighbours.
+		if it.left != nil {
+			it.parent = it.left.parent
+			it.copyParentSub(it.left)
+		} else if it.right != nil {
+			it.parent = it.right.parent
+			it.copyParentSub(it.right)
+		}
+	case it.pref.isRoot:
+		it.parent = txn.doc.root(it.pref.root)
+	default:
+		parentItem := s.find(it.pref.id)
+		if ct, isType := parentItem.content.(*contentType); isType && !parentItem.isGC() {
+			it.parent = ct.b
+		} else {
+			// A collected parent (or, in a hostile update, an item that
+			// holds no type): the content cannot live anywhere.
+			it.parent = nil
+		}
+	}
+	it.pref = nil
+	return 0, true
+}
+
+func (it *Item) copyParentSub(from *Item) {
+	if from.hasParentSub() {
+		it.parentSub = from.parentSub
+		it.info |= flagParentSub
+	} else {
+		it.parentSub = ""
+		it.info &^= flagParentSub
+	}
+}
+
+// integrate links a resolved item into the document, starting offset units
+// into it (the first offset units are already known). This is YATA as Yjs
+// implements it; the conflict rules must match Yjs exactly so that every
+// replica orders concurrent inserts the same way.
+func (it *Item) integrate(txn *Transaction, offset int) {
+	s := txn.doc.store
+	if offset > 0 {
+		it.id.Clock += uint64(offset)
+		it.left = s.itemCleanEnd(txn, ID{Client: it.id.Client, Clock: it.id.Clock - 1})
+		it.setOrigin(someID(it.left.lastID()))
+		it.content = it.content.splice(offset)
+		it.length -= offset
+	}
+	if it.parent == nil {
+		// No parent: the content was collected elsewhere; keep the range.
+		it.toGC()
+		s.add(txn, it)
+		return
+	}
+	p := it.parent
+	if (it.left == nil && (it.right == nil || it.right.left != nil)) || (it.left != nil && it.left.right != it.right) {
+		it.left = it.findLeft(txn)
+	}
+	// Link in.
+	if it.left != nil {
+		it.right = it.left.right
+		it.left.right = it
+	} else {
+		var r *Item
+		if it.hasParentSub() {
+			r = p.mapItems[it.parentSub]
+			for r != nil && r.left != nil {
+				r = r.left
+			}
+		} else {
+			r = p.start
+			p.start = it
+		}
+		it.right = r
+	}
+	if it.right != nil {
+		it.right.left = it
+	} else if it.hasParentSub() {
+		if p.mapItems == nil {
+			p.mapItems = make(map[string]*Item)
+		}
+		p.mapItems[it.parentSub] = it
+		if it.left != nil {
+			// The previous value of this key is overwritten.
+			it.left.delete(txn)
+		}
+	}
+	if !it.hasParentSub() && it.visible() {
+		p.length += it.length
+	}
+	s.add(txn, it)
+	it.content.integrate(txn, it)
+	txn.addChanged(p)
+	if (p.item != nil && p.item.deleted()) || (it.hasParentSub() && it.right != nil) {
+		// The parent is gone, or a concurrent write to the same key wins.
+		it.delete(txn)
+	}
+}
+
+// findLeft resolves conflicts with concurrent inserts between it.left and
+// it.right and returns the item the new item must follow.
+func (it *Item) findLeft(txn *Transaction) *Item {
+	left := it.left
+	var o *Item
+	if left != nil {
+		o = left.right
+	} else if it.hasParentSub() {
+		o = it.parent.mapItems[it.parentSub]
+		for o != nil && o.left != nil {
+			o = o.left
+		}
+	} else {
+		o = it.parent.start
+	}
+	if o == nil || o == it.right {
+		return left
+	}
+	s := txn.doc.store
+	// Items between the origin and o; conflicting is a subset of before.
+	before := map[*Item]struct{}{}
+	conflicting := map[*Item]struct{}{}
+	origin, rightOrigin := it.originID(), it.rightOriginID()
+	for o != nil && o != it.right {
+		before[o] = struct{}{}
+		conflicting[o] = struct{}{}
+		if origin.equal(o.originID()) {
+			// Same left origin: the lower client goes left.
+			if o.id.Client < it.id.Client {
+				left = o
+				clear(conflicting)
+			} else if rightOrigin.equal(o.rightOriginID()) {
+				// Same integration points; it goes before o.
+				break
+			}
+		} else if o.info&flagOrigin != 0 {
+			oo := s.find(o.origin)
+			if _, inBefore := before[oo]; !inBefore {
+				break
+			}
+			if _, conf := conflicting[oo]; !conf {
+				left = o
+				clear(conflicting)
+			}
+		} else {
+			break
+		}
+		o = o.right
+	}
+	return left
+}
+
+// delete marks the item deleted in txn.
+func (it *Item) delete(txn *Transaction) {
+	if it.deleted() {
+		return
+	}
+	p := it.parent
+	if it.visible() && !it.hasParentSub() {
+		p.length -= it.length
+	}
+	it.info |= flagDeleted
+	txn.deleteSet.add(it.id.Client, it.id.Clock, uint64(it.length))
+	txn.addChanged(p)
+	it.content.delete(txn)
+}
+
+// gc drops the content of a deleted item. When its parent was collected
+// too, the item becomes a GC struct.
+func (it *Item) gc(s *structStore, parentGCd bool) {
+	if it.isGC() {
+		return
+	}
+	it.content.gc(s)
+	if parentGCd {
+		it.toGC()
+	} else if it.content.ref() != refDeleted {
+		// Like Yjs, the countable flag is left as it was: it only matters
+		// together with "not deleted".
+		it.content = &contentDeleted{n: it.length}
+	}
+}
+
+// split cuts the item diff units in and returns the new right half, linked
+// after it.
+func (it *Item) split(txn *Transaction, diff int) *Item {
+	id := it.id
+	right := &Item{
+		id:          ID{Client: id.Client, Clock: id.Clock + uint64(diff)},
+		left:        it,
+		origin:      ID{Client: id.Client, Clock: id.Clock + uint64(diff) - 1},
+		right:       it.right,
+		rightOrigin: it.rightOrigin,
+		parent:      it.parent,
+		parentSub:   it.parentSub,
+		content:     it.content.splice(diff),
+		info:        it.info&(flagDeleted|flagKeep|flagRightOrigin|flagParentSub) | flagOrigin,
+	}
+	if right.content.countable() {
+		right.info |= flagCountable
+	}
+	right.length = it.length - diff
+	// The left half keeps its rightOrigin: changing it would break sync.
+	it.right = right
+	if right.right != nil {
+		right.right.left = right
+	}
+	txn.mergeStructs = append(txn.mergeStructs, right)
+	if right.hasParentSub() && right.right == nil {
+		right.parent.mapItems[right.parentSub] = right
+	}
+	it.length = diff
+	return right
+}
+
+// mergeWith appends right to it when both are the same run of content, and
+// reports whether it did.
+func (it *Item) mergeWith(right *Item) bool {
+	if it.isGC() {
+		if !right.isGC() {
+			return false
+		}
+		it.length += right.length
+		return true
+	}
+	if right.isGC() ||
+		it.content.ref() != right.content.ref() ||
+		!right.originID().equal(someID(it.lastID())) ||
+		it.right != right ||
+		!it.rightOriginID().equal(right.rightOriginID()) ||
+		it.id.Client != right.id.Client ||
+		it.id.Clock+uint64(it.length) != right.id.Clock ||
+		it.deleted() != right.deleted() {
+		return false
+	}
+	switch it.content.ref() {
+	case refDeleted, refJSON, refString, refAny:
+	default:
+		return false
+	}
+	if !it.content.mergeWith(right.content) {
+		return false
+	}
+	if it.parent != nil {
+		it.parent.markers.replaced(right, it)
+	}
+	if right.keep() {
+		it.info |= flagKeep
+	}
+	it.right = right.right
+	if it.right != nil {
+		it.right.left = it
+	}
+	it.length += right.length
+	return true
+}
+
+// write encodes the item starting offset units in.
+func (it *Item) write(e *lib0.Encoder, offset int) {
+	if it.isGC() {
+		e.WriteUint8(refGC)
+		e.WriteVarUint(uint64(it.length - offset))
+		return
+	}
+	if it.isSkip() {
+		e.WriteUint8(refSkip)
+		e.WriteVarUint(uint64(it.length - offset))
+		return
+	}
+	origin := it.originID()
+	if offset > 0 {
+		origin = someID(ID{Client: it.id.Client, Clock: it.id.Clock + uint64(offset) - 1})
+	}
+	info := it.content.ref() & 0x1f
+	if origin.ok {
+		info |= 0x80
+	}
+	if it.info&flagRightOrigin != 0 {
+		info |= 0x40
+	}
+	if it.hasParentSub() {
+		info |= 0x20
+	}
+	e.WriteUint8(info)
+	if origin.ok {
+		e.WriteVarUint(origin.Client)
+		e.WriteVarUint(origin.Clock)
+	}
+	if it.info&flagRightOrigin != 0 {
+		e.WriteVarUint(it.rightOrigin.Client)
+		e.WriteVarUint(it.rightOrigin.Clock)
+	}
+	if !origin.ok && it.info&flagRightOrigin == 0 {
+		writeParent(e, it)
+		if it.hasParentSub() {
+			e.WriteVarString(it.parentSub)
+		}
+	}
+	it.content.write(e, offset)
+}
+
+// writeParent encodes the parent of an item that has no origins: a root
+// type by name, or the ID of the item holding a nested type.
+func writeParent(e *lib0.Encoder, it *Item) {
+	if it.pref != nil { // an unintegrated item (pending, or merging updates)
+		if it.pref.isRoot {
+			e.WriteVarUint(1)
+			e.WriteVarString(it.pref.root)
+		} else {
+			e.WriteVarUint(0)
+			e.WriteVarUint(it.pref.id.Client)
+			e.WriteVarUint(it.pref.id.Clock)
+		}
+		return
+	}
+	p := it.parent
+	if p.item == nil {
+		e.WriteVarUint(1)
+		e.WriteVarString(p.name)
+		return
+	}
+	e.WriteVarUint(0)
+	e.WriteVarUint(p.item.id.Client)
+	e.WriteVarUint(p.item.id.Clock)
+}

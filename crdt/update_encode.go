@@ -1,0 +1,90 @@
+package crdt
+
+import (
+	"slices"
+
+	"github.com/quirehq/quire/crdt/lib0"
+)
+
+func sortDesc(xs []uint64) {
+	slices.Sort(xs)
+	slices.Reverse(xs)
+}
+
+// writeClientStructs writes one client's structs from clock on: count,
+// client, start clock, then the structs, the first one cut at clock.
+func writeClientStructs(e *lib0.Encoder, structs []*Item, client, clock uint64) {
+	clock = max(clock, structs[0].id.Clock)
+	start := findIndex(structs, clock)
+	e.WriteVarUint(uint64(len(structs) - start))
+	e.WriteVarUint(client)
+	e.WriteVarUint(clock)
+	first := structs[start]
+	first.write(e, int(clock-first.id.Clock))
+	for _, st := range structs[start+1:] {
+		st.write(e, 0)
+	}
+}
+
+// EncodeStateAsUpdate encodes the whole document as one v1 update.
+func (d *Doc) EncodeStateAsUpdate() []byte {
+	return d.encodeDiff(nil)
+}
+
+// EncodeDiff encodes what a replica with state vector sv lacks: the
+// structs it has not seen and the complete delete set. sv is a v1 encoded
+// state vector; nil or empty means everything.
+func (d *Doc) EncodeDiff(sv []byte) ([]byte, error) {
+	var remote StateVector
+	if len(sv) > 0 {
+		var err error
+		if remote, err = DecodeStateVector(sv); err != nil {
+			return nil, err
+		}
+	}
+	return d.encodeDiff(remote), nil
+}
+
+func (d *Doc) encodeDiff(remote StateVector) []byte {
+	s := d.store
+	e := lib0.NewEncoder(256)
+	clients := make([]uint64, 0, len(s.clients))
+	for client := range s.clients {
+		if s.state(client) > remote[client] {
+			clients = append(clients, client)
+		}
+	}
+	sortDesc(clients)
+	e.WriteVarUint(uint64(len(clients)))
+	for _, client := range clients {
+		writeClientStructs(e, s.clients[client], client, remote[client])
+	}
+	d.deleteSetOfStore().write(e)
+	return e.Bytes()
+}
+
+// deleteSetOfStore collects every deleted range in the store (GC structs
+// included), merged per client.
+func (d *Doc) deleteSetOfStore() deleteSet {
+	ds := deleteSet{}
+	for client, structs := range d.store.clients {
+		var rs []idRange
+		for i := 0; i < len(structs); i++ {
+			st := structs[i]
+			if !st.deleted() {
+				continue
+			}
+			clock := st.id.Clock
+			length := uint64(st.length)
+			for i+1 < len(structs) && structs[i+1].deleted() {
+				i++
+				length += uint64(structs[i].length)
+			}
+			rs = append(rs, idRange{clock, length})
+		}
+		if len(rs) > 0 {
+			ds[client] = rs
+		}
+	}
+	return ds
+}
