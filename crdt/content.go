@@ -61,10 +61,10 @@ func (c *contentDeleted) integrate(txn *Transaction, it *Item) {
 	txn.deleteSet.add(it.id.Client, it.id.Clock, uint64(c.n))
 	it.info |= flagDeleted
 }
-func (c *contentDeleted) delete(*Transaction)                {}
-func (c *contentDeleted) gc(*structStore)                    {}
-func (c *contentDeleted) write(e *lib0.Encoder, offset int)  { e.WriteVarUint(uint64(c.n - offset)) }
-func (c *contentDeleted) values() []any                      { return nil }
+func (c *contentDeleted) delete(*Transaction)               {}
+func (c *contentDeleted) gc(*structStore)                   {}
+func (c *contentDeleted) write(e *lib0.Encoder, offset int) { e.WriteVarUint(uint64(c.n - offset)) }
+func (c *contentDeleted) values() []any                     { return nil }
 
 // contentJSON is Yjs's legacy JSON content: each element is kept as the
 // JSON text it was encoded with ("undefined" for undefined), so that it
