@@ -135,3 +135,46 @@ func (d *Doc) RootNames() []string {
 	slices.Sort(names)
 	return names
 }
+
+// RootKind returns the kind of the root named name: the kind it was first
+// requested as or, for a root known only from applied updates, the kind
+// its content implies (maps have keyed entries, text holds strings or
+// formatting, XML fragments hold XML nodes, arrays anything else). It
+// returns false when there is no such root or nothing to infer from.
+func (d *Doc) RootKind(name string) (Kind, bool) {
+	b := d.roots[name]
+	if b == nil {
+		return 0, false
+	}
+	if b.kind != kindUnset {
+		return b.kind, true
+	}
+	list, xml := false, false
+	for n := b.start; n != nil; n = n.right {
+		if n.isGC() {
+			continue
+		}
+		switch c := n.content.(type) {
+		case *contentString, *contentFormat, *contentEmbed:
+			return KindText, true
+		case *contentType:
+			switch c.b.kind {
+			case KindXmlElement, KindXmlText, KindXmlHook:
+				xml = true
+			}
+			list = true
+		case *contentDeleted:
+		default:
+			list = true
+		}
+	}
+	switch {
+	case xml:
+		return KindXmlFragment, true
+	case list:
+		return KindArray, true
+	case len(b.mapItems) > 0:
+		return KindMap, true
+	}
+	return 0, false
+}
