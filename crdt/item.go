@@ -14,6 +14,11 @@ const (
 	flagOrigin      uint16 = 1 << 6
 	flagRightOrigin uint16 = 1 << 7
 	flagParentSub   uint16 = 1 << 8
+	// flagParentSubBit records, on a decoded item that has origins, that
+	// its encoding set the "has parentSub" bit without writing the key
+	// (Yjs sets it for every map item). It keeps the bit on re-encoding
+	// until integration copies the key from a neighbour.
+	flagParentSubBit uint16 = 1 << 9
 )
 
 // parentRef is the parent an encoded item names before integration: a
@@ -175,6 +180,7 @@ func (it *Item) resolve(txn *Transaction, s *structStore) (missing uint64, ok bo
 		}
 	}
 	it.pref = nil
+	it.info &^= flagParentSubBit // the neighbour's key is authoritative now
 	return 0, true
 }
 
@@ -432,7 +438,7 @@ func (it *Item) write(e *lib0.Encoder, offset int) {
 	if it.info&flagRightOrigin != 0 {
 		info |= 0x40
 	}
-	if it.hasParentSub() {
+	if it.info&(flagParentSub|flagParentSubBit) != 0 {
 		info |= 0x20
 	}
 	e.WriteUint8(info)

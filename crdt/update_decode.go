@@ -126,6 +126,9 @@ func readStruct(d *lib0.Decoder, id ID) (*Item, error) {
 			return nil, errSelfReference
 		}
 	}
+	if info&0xc0 != 0 && info&0x20 != 0 {
+		it.info |= flagParentSubBit
+	}
 	if info&0xc0 == 0 {
 		// No origins: the parent is named explicitly.
 		isRoot, err := d.ReadVarUint()

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: Go vet, the Go tests (race detector on) and the
+# differential tests against real Yjs, which need the pinned npm packages.
+# Environment:
+#   QUIRE_DIFF_SEEDS  number of randomized scenarios checked against Yjs (default 40)
+#   QUIRE_FUZZTIME    if set (e.g. 10s), also runs every fuzz target that long
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+go vet ./...
+go test -race -count=1 ./...
+
+if [ -n "${QUIRE_FUZZTIME:-}" ]; then
+  for pkg in ./crdt/lib0 ./crdt; do
+    for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz'); do
+      echo "fuzzing $pkg $target for $QUIRE_FUZZTIME"
+      go test -run '^$' -fuzz "^${target}\$" -fuzztime "$QUIRE_FUZZTIME" "$pkg"
+    done
+  done
+fi
