@@ -51,7 +51,7 @@ func (d *Doc) applyDecoded(txn *Transaction, u *decodedUpdate) {
 					s.pendingMissing[client] = clock
 				}
 			}
-			s.pending = mergeStructLists(s.pending, rest)
+			s.pending = mergePendingStructs(s.pending, rest)
 		}
 	} else if rest != nil {
 		s.pending, s.pendingMissing = rest, restMissing
@@ -173,6 +173,12 @@ func (d *Doc) integrateStructs(txn *Transaction, structs map[uint64][]*Item) (re
 					continue
 				}
 			} else if offset := local - head.id.Clock; offset < uint64(head.length) {
+				if head.isGC() && offset > 0 {
+					// As Yjs's GC.integrate: drop the part already known.
+					head.id.Clock += offset
+					head.length -= int(offset)
+					offset = 0
+				}
 				head.integrate(txn, int(offset))
 				state[client] = head.id.Clock + uint64(head.length)
 			}
@@ -193,42 +199,6 @@ func (d *Doc) integrateStructs(txn *Transaction, structs map[uint64][]*Item) (re
 			cur.i++
 		}
 	}
-}
-
-// mergeStructLists unions two sets of unintegrated structs. Where structs
-// overlap, the one starting first is kept and the other is trimmed, so each
-// clock is covered once.
-func mergeStructLists(a, b map[uint64][]*Item) map[uint64][]*Item {
-	for client, list := range b {
-		all := append(slices.Clone(a[client]), list...)
-		slices.SortStableFunc(all, func(x, y *Item) int {
-			switch {
-			case x.id.Clock < y.id.Clock:
-				return -1
-			case x.id.Clock > y.id.Clock:
-				return 1
-			}
-			return 0
-		})
-		out := all[:0]
-		var end uint64
-		for _, it := range all {
-			if it.isSkip() {
-				continue
-			}
-			itEnd := it.id.Clock + uint64(it.length)
-			if len(out) > 0 && itEnd <= end {
-				continue
-			}
-			if len(out) > 0 && it.id.Clock < end {
-				it = sliceStruct(it, int(end-it.id.Clock))
-			}
-			out = append(out, it)
-			end = itEnd
-		}
-		a[client] = out
-	}
-	return a
 }
 
 // sliceStruct returns a copy of an unintegrated struct without its first

@@ -58,7 +58,7 @@ func (c *contentDeleted) mergeWith(right content) bool {
 	return true
 }
 func (c *contentDeleted) integrate(txn *Transaction, it *Item) {
-	txn.deleteSet.add(it.id.Client, it.id.Clock, uint64(c.n))
+	txn.addDelete(it.id.Client, it.id.Clock, uint64(c.n))
 	it.info |= flagDeleted
 }
 func (c *contentDeleted) delete(*Transaction)               {}

@@ -320,7 +320,7 @@ func (it *Item) delete(txn *Transaction) {
 		p.length -= it.length
 	}
 	it.info |= flagDeleted
-	txn.deleteSet.add(it.id.Client, it.id.Clock, uint64(it.length))
+	txn.addDelete(it.id.Client, it.id.Clock, uint64(it.length))
 	txn.addChanged(p)
 	it.content.delete(txn)
 }

@@ -16,8 +16,12 @@ type Transaction struct {
 	local  bool
 	// before records, for each client whose state this transaction
 	// advanced, its clock when the transaction started.
-	before       map[uint64]uint64
-	deleteSet    deleteSet
+	before    map[uint64]uint64
+	deleteSet deleteSet
+	// deleteOrder lists the clients of deleteSet in the order they first
+	// received a deletion (Yjs's delete set is an insertion-ordered Map,
+	// and the formatting clean-up visits deletions in that order).
+	deleteOrder  []uint64
 	mergeStructs []*Item
 	// changed holds the types whose content changed.
 	changed map[*branch]struct{}
@@ -35,6 +39,14 @@ func (txn *Transaction) Origin() any { return txn.origin }
 // Local reports whether the transaction holds local edits (as opposed to an
 // applied update).
 func (txn *Transaction) Local() bool { return txn.local }
+
+// addDelete records a deleted range in the transaction's delete set.
+func (txn *Transaction) addDelete(client, clock, length uint64) {
+	if _, ok := txn.deleteSet[client]; !ok {
+		txn.deleteOrder = append(txn.deleteOrder, client)
+	}
+	txn.deleteSet.add(client, clock, length)
+}
 
 func (txn *Transaction) noteBefore(client, clock uint64) {
 	if _, ok := txn.before[client]; !ok {
@@ -111,6 +123,7 @@ func (d *Doc) recycle(txn *Transaction) {
 	clear(txn.before)
 	clear(txn.changed)
 	txn.deleteSet = nil
+	txn.deleteOrder = txn.deleteOrder[:0]
 	txn.mergeStructs = txn.mergeStructs[:0]
 	txn.needFormattingCleanup = false
 	txn.origin = nil
@@ -138,9 +151,14 @@ func (d *Doc) cleanup(txn *Transaction) {
 	// is cleaned up after this one.
 	if !txn.local {
 		for b := range txn.changed {
-			if (b.item == nil || !b.item.deleted()) && b.hasFormatting && (b.kind == KindText || b.kind == KindXmlText) {
+			if b.item != nil && b.item.deleted() {
+				continue
+			}
+			// Remote content shifted indexes under the position cache; Yjs
+			// drops its search markers here too.
+			b.markers.clear()
+			if b.hasFormatting && (b.kind == KindText || b.kind == KindXmlText) {
 				txn.needFormattingCleanup = true
-				break
 			}
 		}
 	}

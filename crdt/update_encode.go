@@ -60,6 +60,12 @@ func (d *Doc) encodeDiff(remote StateVector) []byte {
 		writeClientStructs(e, s.clients[client], client, remote[client])
 	}
 	d.deleteSetOfStore().write(e)
+	if len(s.pending) > 0 || len(s.pendingDeletes) > 0 {
+		// Like Yjs, include what waits for missing dependencies: the
+		// pending deletes and the pending structs remote lacks, merged
+		// with the state by mergeUpdates.
+		return encodeWithPending(e.Bytes(), s.pendingDeletes, s.pending, remote)
+	}
 	return e.Bytes()
 }
 

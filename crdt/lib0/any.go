@@ -5,6 +5,7 @@ import (
 	"math"
 	"reflect"
 	"sort"
+	"strconv"
 )
 
 // Any type tags as lib0 writes them.
@@ -208,8 +209,16 @@ func (e *Encoder) WriteNumber(f float64) {
 		return
 	}
 	e.WriteUint8(tagFloat64)
+	if f != f {
+		// JavaScript engines write one canonical NaN; Go's math.NaN() has
+		// another payload.
+		f = math.Float64frombits(canonicalNaN)
+	}
 	e.WriteFloat64(f)
 }
+
+// canonicalNaN is the NaN bit pattern V8 writes through a DataView.
+const canonicalNaN = 0x7ff8000000000000
 
 // ReadAny decodes one lib0 Any value.
 func (d *Decoder) ReadAny() (any, error) {
@@ -261,7 +270,7 @@ func (d *Decoder) readAny(depth int) (any, error) {
 		if n > uint64(d.Remaining())/2 {
 			return nil, ErrLengthExceedsInput
 		}
-		obj := make(Object, 0, n)
+		obj := make(Object, 0, prealloc(n, depth))
 		for i := uint64(0); i < n; i++ {
 			k, err := d.ReadVarString()
 			if err != nil {
@@ -273,7 +282,7 @@ func (d *Decoder) readAny(depth int) (any, error) {
 			}
 			obj = append(obj, Field{Key: k, Value: v})
 		}
-		return obj, nil
+		return jsObject(obj), nil
 	case tagArray:
 		n, err := d.ReadVarUint()
 		if err != nil {
@@ -282,7 +291,7 @@ func (d *Decoder) readAny(depth int) (any, error) {
 		if n > uint64(d.Remaining()) {
 			return nil, ErrLengthExceedsInput
 		}
-		arr := make([]any, 0, n)
+		arr := make([]any, 0, prealloc(n, depth))
 		for i := uint64(0); i < n; i++ {
 			v, err := d.readAny(depth + 1)
 			if err != nil {
@@ -299,4 +308,81 @@ func (d *Decoder) readAny(depth int) (any, error) {
 		return append([]byte(nil), b...), nil
 	}
 	return nil, fmt.Errorf("%w %d at offset %d", ErrUnknownAnyTag, tag, d.pos-1)
+}
+
+// prealloc returns the capacity to reserve for a container claiming n
+// elements. Only the outermost container trusts its (already bounded)
+// claim: a chain of nested containers, each claiming the rest of the input,
+// would otherwise reserve the input size once per level.
+func prealloc(n uint64, depth int) int {
+	if depth > 0 && n > 8 {
+		return 8
+	}
+	return int(n)
+}
+
+// jsObject rearranges decoded fields the way a JavaScript object built by
+// assigning them in order ends up: a repeated key keeps its first position
+// and its last value, "__proto__" is not an own property, and keys that are
+// array indexes come first in ascending numeric order. Yjs reads objects
+// into JavaScript objects, so this is the order it writes them back in.
+func jsObject(obj Object) Object {
+	needs := false
+	for i, f := range obj {
+		if f.Key == "__proto__" || isArrayIndex(f.Key) {
+			needs = true
+			break
+		}
+		for _, g := range obj[:i] {
+			if g.Key == f.Key {
+				needs = true
+			}
+		}
+	}
+	if !needs {
+		return obj
+	}
+	var idx, named Object
+	pos := map[string]int{}
+	for _, f := range obj {
+		if f.Key == "__proto__" {
+			continue
+		}
+		if p, ok := pos[f.Key]; ok {
+			if isArrayIndex(f.Key) {
+				idx[p].Value = f.Value
+			} else {
+				named[p].Value = f.Value
+			}
+			continue
+		}
+		if isArrayIndex(f.Key) {
+			pos[f.Key] = len(idx)
+			idx = append(idx, f)
+		} else {
+			pos[f.Key] = len(named)
+			named = append(named, f)
+		}
+	}
+	sort.SliceStable(idx, func(a, b int) bool {
+		na, _ := strconv.ParseUint(idx[a].Key, 10, 32)
+		nb, _ := strconv.ParseUint(idx[b].Key, 10, 32)
+		return na < nb
+	})
+	return append(idx, named...)
+}
+
+// isArrayIndex reports whether k is a canonical array index ("0" ..
+// "4294967294"), which JavaScript orders before other keys.
+func isArrayIndex(k string) bool {
+	if k == "" || len(k) > 10 || (len(k) > 1 && k[0] == '0') {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < '0' || k[i] > '9' {
+			return false
+		}
+	}
+	n, err := strconv.ParseUint(k, 10, 64)
+	return err == nil && n < 1<<32-1
 }

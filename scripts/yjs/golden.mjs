@@ -221,6 +221,19 @@ defCase('text-format-concurrent', 'Concurrent formatting by two clients (bold vs
     return Y.encodeStateAsUpdate(b)
   })
 
+defCase('text-format-object-identity', 'Yjs compares object-valued format attributes by JS reference in cleanupFormattingGap. Client 1 writes "abcdef" with link {href:"x"}, then inserts "X" with {} at 3 (format items link:null / link:<same object> around it). Client 2 receives this (decoded values are distinct objects) and deletes "X": only the link:null item is cleaned up, the redundant restoring link item survives (the delta keeps two equal link runs). Had client 1 deleted "X" itself, both format items would have been deleted (same reference). The stored update is client 2\'s state.',
+  { text: 'text' },
+  () => {
+    const a = newDoc(1)
+    const b = newDoc(2)
+    a.getText('text').insert(0, 'abcdef', { link: { href: 'x' } })
+    syncAll(a, b)
+    a.getText('text').insert(3, 'X', {})
+    syncAll(a, b)
+    b.getText('text').delete(3, 1)
+    return Y.encodeStateAsUpdate(b)
+  })
+
 defCase('text-embed', 'Embeds (ContentEmbed, JSON-encoded): objects with and without attributes, a number, an array, and an object whose numbers/strings exercise JS JSON.stringify formatting (1e+21, 1.5e-7, 0.1, escapes, U+2028 left raw, non-ASCII left raw). Embeds without attributes get the surrounding formatting removed (insertEmbed passes {} to insertText).',
   { text: 'text' },
   () => {

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Side-by-side speed and memory of Quire's crdt engine and Yjs on real
+# editing traces (testdata/traces, CC BY 4.0; see the README there).
+#
+#   scripts/bench/crdt-compare.sh            # full run, ~3-4 minutes on 2 cores
+#   QUICK=1 scripts/bench/crdt-compare.sh    # one sample per heavy scenario
+#
+# Runs the Go benchmarks of crdt/bench_test.go and scripts/bench/yjs-bench.mjs
+# one after the other (never in parallel, so they do not compete for CPU),
+# then prints a markdown table: benchmark | Yjs | Quire | ratio (Yjs/Quire).
+# Raw outputs are kept in $OUT_DIR (default: a fresh temporary directory).
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+out=${OUT_DIR:-$(mktemp -d -t crdt-compare.XXXXXX)}
+mkdir -p "$out"
+
+quick=${QUICK:-}
+if [ -n "$quick" ]; then
+	heavy_count=1 light_count=2 conc_count=1 mem_count=1 yjs_flags=--quick
+else
+	heavy_count=3 light_count=5 conc_count=3 mem_count=3 yjs_flags=
+fi
+
+log() { printf '+ %s\n' "$*" >&2; }
+
+if [ ! -d node_modules/yjs ]; then
+	log npm ci
+	npm ci --no-audit --no-fund >&2 || npm install --no-audit --no-fund >&2 || exit 1
+fi
+
+loadavg() { cut -d' ' -f1 /proc/loadavg 2>/dev/null; }
+LOADAVG="$(loadavg)"
+
+log go test -c -o "$out/crdt.test" ./crdt
+go test -c -o "$out/crdt.test" ./crdt || exit 1
+
+# The test binary runs in crdt/ so that ../testdata/traces resolves.
+run_go() {
+	log "(cd crdt && crdt.test $*)"
+	(cd crdt && "$out/crdt.test" "$@")
+}
+
+# Correctness first: replays checked against endContent, and digests of
+# the updates produced, compared with Yjs's below.
+run_go -test.run '^(TestTraceReplay|TestConcurrentTraceReplay)$' -test.v >"$out/go-digest.txt" 2>&1
+grep -E -- '--- FAIL|trace_test.go' "$out/go-digest.txt" >&2
+
+{
+	# Heavy: one whole trace replay per sample.
+	run_go -test.run '^$' -test.benchmem -test.bench '^Benchmark(B4|Seph)(Local|Remote)$' \
+		-test.benchtime 1x -test.count "$heavy_count"
+	run_go -test.run '^$' -test.benchmem -test.bench '^BenchmarkConcurrent' \
+		-test.benchtime 5x -test.count "$conc_count"
+	# Light: milliseconds per op.
+	run_go -test.run '^$' -test.benchmem -test.bench '^Benchmark(B4|Seph)(Load|Encode)$' \
+		-test.benchtime 20x -test.count "$light_count"
+	run_go -test.run '^$' -test.bench '^Benchmark(B4|Seph)Memory$' \
+		-test.benchtime 2x -test.count "$mem_count"
+} 2>&1 | tee "$out/go-bench.txt" >&2
+
+LOADAVG="$LOADAVG $(loadavg)"
+log node --expose-gc scripts/bench/yjs-bench.mjs $yjs_flags
+node --expose-gc scripts/bench/yjs-bench.mjs $yjs_flags >"$out/yjs.json" || exit 1
+
+LOADAVG="$LOADAVG $(loadavg)"
+if [ "$(awk '{print ($1 > 1.5)}' /proc/loadavg 2>/dev/null)" = 1 ]; then
+	echo "warning: load average $(loadavg) on $(nproc) cores: other processes compete for the CPU; timings are noisy" >&2
+fi
+echo
+LOADAVG="$LOADAVG" node scripts/bench/crdt-table.mjs "$out/go-bench.txt" "$out/go-digest.txt" "$out/yjs.json"
+echo
+echo "Raw outputs: $out"
