@@ -72,7 +72,7 @@ func parseJSONValue(dec *json.Decoder, depth int) (any, error) {
 			if _, err := dec.Token(); err != nil {
 				return nil, err
 			}
-			return obj, nil
+			return lib0.OrderLikeJSONParse(obj), nil
 		case '[':
 			arr := []any{}
 			for dec.More() {
@@ -232,4 +232,13 @@ func writeJSONString(buf *bytes.Buffer, s string) {
 		i++
 	}
 	buf.WriteByte('"')
+}
+
+// normalizeJSON returns JSON text as JSON.stringify(JSON.parse(s)) would.
+func normalizeJSON(s string) (string, error) {
+	v, err := parseJSON(s)
+	if err != nil {
+		return "", err
+	}
+	return stringifyJSON(v)
 }

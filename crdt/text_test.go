@@ -2,8 +2,11 @@ package crdt
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/quirehq/quire/crdt/lib0"
 )
@@ -206,6 +209,192 @@ func applyYOp(txn *Transaction, d *Doc, op yOp) error {
 }
 
 func TestTextAgainstYjs(t *testing.T) { runYCases(t, textCases) }
+
+// TestTextLocalEditsAfterRemoteChanges edits unformatted text (where the
+// position cache is in use) at random positions on two replicas that
+// exchange updates in between, and checks every local edit against a plain
+// string model: remote content must not leave stale cached positions.
+func TestTextLocalEditsAfterRemoteChanges(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	docs := []*Doc{NewDoc(Options{ClientID: 1}), NewDoc(Options{ClientID: 2})}
+	var pending [2][][]byte
+	for i, d := range docs {
+		d.OnUpdate(func(u []byte, origin any) {
+			if origin == nil {
+				pending[1-i] = append(pending[1-i], u)
+			}
+		})
+	}
+	pieces := []string{"a", "bc", "😀", "d🇩🇪", "é", "xyz"}
+	for step := 0; step < 3000; step++ {
+		i := rng.IntN(2)
+		d := docs[i]
+		if rng.IntN(4) == 0 {
+			for _, u := range pending[i] {
+				if err := d.ApplyUpdate(u, "remote"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			pending[i] = nil
+			continue
+		}
+		text, _ := d.Text("t")
+		model := utf16.Encode([]rune(text.String()))
+		if len(model) != text.Len() {
+			t.Fatalf("step %d: Len %d, string has %d units", step, text.Len(), len(model))
+		}
+		if len(model) > 0 && rng.IntN(3) == 0 {
+			// Keep deletions off surrogate pairs so the model stays exact.
+			index := rng.IntN(len(model))
+			n := 1 + rng.IntN(min(4, len(model)-index))
+			if index > 0 && utf16.IsSurrogate(rune(model[index])) && model[index] >= 0xdc00 {
+				index--
+			}
+			if end := index + n; end < len(model) && model[end] >= 0xdc00 && model[end] <= 0xdfff {
+				n++
+			}
+			d.Transact(nil, func(txn *Transaction) {
+				if err := text.Delete(txn, index, n); err != nil {
+					t.Fatal(err)
+				}
+			})
+			model = append(model[:index:index], model[index+n:]...)
+		} else {
+			index := rng.IntN(len(model) + 1)
+			if index > 0 && index < len(model) && model[index] >= 0xdc00 && model[index] <= 0xdfff {
+				index--
+			}
+			s := pieces[rng.IntN(len(pieces))]
+			d.Transact(nil, func(txn *Transaction) {
+				if err := text.Insert(txn, index, s, nil); err != nil {
+					t.Fatal(err)
+				}
+			})
+			model = append(model[:index:index], append(utf16.Encode([]rune(s)), model[index:]...)...)
+		}
+		if got, want := text.String(), string(utf16.Decode(model)); got != want {
+			t.Fatalf("step %d: doc %d reads %q, want %q", step, i, got, want)
+		}
+	}
+	for i, d := range docs {
+		for _, u := range pending[i] {
+			if err := d.ApplyUpdate(u, "remote"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	a, _ := docs[0].Text("t")
+	b, _ := docs[1].Text("t")
+	if a.String() != b.String() {
+		t.Fatalf("replicas differ:\n%q\n%q", a.String(), b.String())
+	}
+}
+
+func TestTextEditErrors(t *testing.T) {
+	d := NewDoc(Options{ClientID: 1})
+	text, _ := d.Text("t")
+	d.Transact(nil, func(txn *Transaction) {
+		if err := text.Insert(txn, 0, "abc", Attrs{{Key: "bold", Value: true}}); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name string
+			err  error
+			want error
+		}{
+			{"insert past end", text.Insert(txn, 4, "x", nil), ErrIndexOutOfRange},
+			{"insert negative", text.Insert(txn, -1, "x", nil), ErrIndexOutOfRange},
+			{"delete past end", text.Delete(txn, 2, 2), ErrIndexOutOfRange},
+			{"format from past end", text.Format(txn, 4, 1, Attrs{{Key: "i", Value: true}}), ErrIndexOutOfRange},
+			{"undefined attribute", text.Insert(txn, 0, "x", Attrs{{Key: "u", Value: lib0.Undefined{}}}), ErrUnsupportedValue},
+			{"bigint attribute", text.Format(txn, 0, 1, Attrs{{Key: "n", Value: lib0.BigInt(1)}}), ErrUnsupportedValue},
+			{"struct attribute", text.Format(txn, 0, 1, Attrs{{Key: "s", Value: struct{ A int }{1}}}), ErrUnsupportedValue},
+		} {
+			if !errors.Is(tc.err, tc.want) {
+				t.Errorf("%s: got %v, want %v", tc.name, tc.err, tc.want)
+			}
+		}
+		if _, err := text.InsertEmbed(txn, 0, nil, nil); !errors.Is(err, ErrUnsupportedValue) {
+			t.Errorf("nil embed: got %v", err)
+		}
+		// Empty edits change nothing.
+		if err := text.Insert(txn, 1, "", nil); err != nil {
+			t.Error(err)
+		}
+		if err := text.Delete(txn, 1, 0); err != nil {
+			t.Error(err)
+		}
+	})
+	if got := deltaJSON(t, text.Delta()); got != `[{"insert":"abc","attributes":{"bold":true}}]` {
+		t.Errorf("failed edits changed the text: %s", got)
+	}
+
+	// Edits on a type that was deleted are refused.
+	arr, _ := d.Array("a")
+	var nested *Text
+	d.Transact(nil, func(txn *Transaction) {
+		created, _ := arr.Insert(txn, 0, NewType{Kind: KindText})
+		nested = created[0].(*Text)
+		_ = arr.Delete(txn, 0, 1)
+	})
+	d.Transact(nil, func(txn *Transaction) {
+		if err := nested.Insert(txn, 0, "x", nil); !errors.Is(err, ErrDeletedType) {
+			t.Errorf("insert into deleted text: %v", err)
+		}
+	})
+}
+
+// TestTextGoValues checks that Go numbers and maps act as the JavaScript
+// values they encode as: an int attribute equals the same float64, and a
+// map is written with sorted keys.
+func TestTextGoValues(t *testing.T) {
+	d := NewDoc(Options{ClientID: 1})
+	text, _ := d.Text("t")
+	var updates []string
+	d.OnUpdate(func(u []byte, _ any) { updates = append(updates, hex.EncodeToString(u)) })
+	d.Transact(nil, func(txn *Transaction) {
+		_ = text.Insert(txn, 0, "abcd", Attrs{{Key: "size", Value: 12}})
+	})
+	d.Transact(nil, func(txn *Transaction) {
+		// Same value as a float: nothing to do.
+		_ = text.Format(txn, 0, 4, Attrs{{Key: "size", Value: 12.0}})
+	})
+	if len(updates) != 1 {
+		t.Fatalf("format with an equal value produced an update: %v", updates)
+	}
+	d.Transact(nil, func(txn *Transaction) {
+		_ = text.Format(txn, 1, 2, Attrs{{Key: "link", Value: map[string]any{"z": 1, "a": "x"}}})
+	})
+	want := `[{"insert":"a","attributes":{"size":12}},{"insert":"bc","attributes":{"size":12,"link":{"a":"x","z":1}}},{"insert":"d","attributes":{"size":12}}]`
+	if got := deltaJSON(t, text.Delta()); got != want {
+		t.Errorf("delta\ngot  %s\nwant %s", got, want)
+	}
+	// A replica reads the same.
+	r := NewDoc(Options{ClientID: 2})
+	if err := r.ApplyUpdate(d.EncodeStateAsUpdate(), nil); err != nil {
+		t.Fatal(err)
+	}
+	rt, _ := r.Text("t")
+	if got := deltaJSON(t, rt.Delta()); got != want {
+		t.Errorf("remote delta\ngot  %s\nwant %s", got, want)
+	}
+}
+
+func TestTextWithoutTransaction(t *testing.T) {
+	d := NewDoc(Options{ClientID: 1})
+	text, _ := d.Text("t")
+	n := 0
+	d.OnUpdate(func([]byte, any) { n++ })
+	if err := text.Insert(nil, 0, "hi", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := text.Format(nil, 0, 1, Attrs{{Key: "b", Value: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if text.String() != "hi" || n != 2 {
+		t.Errorf("got %q after %d updates", text.String(), n)
+	}
+}
 
 var textCases = []yCase{
 	{
@@ -430,6 +619,32 @@ var textCases = []yCase{
 		},
 	},
 	{
+		name:    "equal but distinct object values are not merged",
+		clients: []uint64{61},
+		steps: []yStep{
+			{doc: 0, ops: []yOp{{op: "insert", path: path("t"), index: 0, text: "ab", attrs: Attrs{{Key: "link", Value: lib0.Object{{Key: "h", Value: float64(1)}}}}}}, updates: []string{"01033d0006010174046c696e6b077b2268223a317d843d00026162863d02046c696e6b046e756c6c00"}},
+			{doc: 0, ops: []yOp{{op: "insert", path: path("t"), index: 2, text: "x", attrs: Attrs{}}}, updates: []string{"01013d04843d03017800"}},
+			{doc: 0, ops: []yOp{{op: "insert", path: path("t"), index: 3, text: "cd", attrs: Attrs{{Key: "link", Value: lib0.Object{{Key: "h", Value: float64(1)}}}}}}, updates: []string{"01033d05863d04046c696e6b077b2268223a317d843d05026364863d07046c696e6b046e756c6c00"}},
+			{doc: 0, ops: []yOp{{op: "delete", path: path("t"), index: 2, length: 1}}, updates: []string{"00013d010302"}},
+		},
+		want: []yResult{
+			{state: "01063d0006010174046c696e6b077b2268223a317d843d00026162813d0202863d04046c696e6b077b2268223a317d843d05026364863d07046c696e6b046e756c6c013d010302", text: "abcd", delta: "[{\"insert\":\"ab\",\"attributes\":{\"link\":{\"h\":1}}},{\"insert\":\"cd\",\"attributes\":{\"link\":{\"h\":1}}}]", xml: ""},
+		},
+	},
+	{
+		name:    "the same object value is merged",
+		clients: []uint64{62},
+		steps: []yStep{
+			{doc: 0, ops: []yOp{{op: "insert", path: path("t"), index: 0, text: "ab", attrs: Attrs{{Key: "link", Value: yShared["L"]}}}}, updates: []string{"01033e0006010174046c696e6b077b2268223a317d843e00026162863e02046c696e6b046e756c6c00"}},
+			{doc: 0, ops: []yOp{{op: "insert", path: path("t"), index: 2, text: "x", attrs: Attrs{}}}, updates: []string{"01013e04843e03017800"}},
+			{doc: 0, ops: []yOp{{op: "insert", path: path("t"), index: 3, text: "cd", attrs: Attrs{{Key: "link", Value: yShared["L"]}}}}, updates: []string{"01033e05863e04046c696e6b077b2268223a317d843e05026364863e07046c696e6b046e756c6c00"}},
+			{doc: 0, ops: []yOp{{op: "delete", path: path("t"), index: 2, length: 1}}, updates: []string{"00013e010303"}},
+		},
+		want: []yResult{
+			{state: "01053e0006010174046c696e6b077b2268223a317d843e00026162813e0203843e05026364863e07046c696e6b046e756c6c013e010303", text: "abcd", delta: "[{\"insert\":\"abcd\",\"attributes\":{\"link\":{\"h\":1}}}]", xml: ""},
+		},
+	},
+	{
 		name:    "text attributes",
 		clients: []uint64{8},
 		steps: []yStep{
@@ -442,4 +657,10 @@ var textCases = []yCase{
 			{state: "0103080021010174046c616e670128010174016e017d03040101740268690108010001", text: "hi", delta: "[{\"insert\":\"hi\"}]", xml: ""},
 		},
 	},
+}
+
+// yShared holds attribute values used by several edits: the same object,
+// as in the recording, which Yjs compares by identity in places.
+var yShared = map[string]any{
+	"L": lib0.Object{{Key: "h", Value: float64(1)}},
 }

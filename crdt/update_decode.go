@@ -204,7 +204,9 @@ func readContent(d *lib0.Decoder, ref uint8) (content, error) {
 				return nil, err
 			}
 			if s != "undefined" {
-				if _, err := parseJSON(s); err != nil {
+				// Yjs parses and re-stringifies JSON content; keep the
+				// normalised text so that re-encoding matches it.
+				if s, err = normalizeJSON(s); err != nil {
 					return nil, err
 				}
 			}
@@ -232,6 +234,9 @@ func readContent(d *lib0.Decoder, ref uint8) (content, error) {
 		if err != nil {
 			return nil, err
 		}
+		if raw, err = stringifyJSON(v); err != nil {
+			return nil, err
+		}
 		return &contentEmbed{raw: raw, value: v}, nil
 	case refFormat:
 		key, err := d.ReadVarString()
@@ -244,6 +249,9 @@ func readContent(d *lib0.Decoder, ref uint8) (content, error) {
 		}
 		v, err := parseJSON(raw)
 		if err != nil {
+			return nil, err
+		}
+		if raw, err = stringifyJSON(v); err != nil {
 			return nil, err
 		}
 		return &contentFormat{key: key, raw: raw, value: v}, nil

@@ -1,12 +1,150 @@
 package crdt
 
 import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
 	"testing"
 
 	"github.com/quirehq/quire/crdt/lib0"
 )
 
 func TestXmlAgainstYjs(t *testing.T) { runYCases(t, xmlCases) }
+
+// TestXmlStringConversions builds a document whose toString exercises
+// JavaScript's conversions of non-string values (numbers, arrays, objects,
+// nested types, string-valued formats enumerated per character) and its
+// sort orders; the expectations were recorded with yjs 13.6.33.
+func TestXmlStringConversions(t *testing.T) {
+	d := NewDoc(Options{ClientID: 5})
+	x, _ := d.XmlFragment("x")
+	var span *XmlElement
+	tenth, fifth := 0.1, 0.2 // summed at run time, as in JavaScript
+	d.Transact(nil, func(txn *Transaction) {
+		nodes, err := x.Insert(txn, 0, NewType{Kind: KindXmlElement, Name: "DİV"}, NewType{Kind: KindXmlElement, Name: "ΟΔΟΣ Σ"}, NewType{Kind: KindXmlElement, Name: "Span"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		span = nodes[2].(*XmlElement)
+		for _, a := range []struct {
+			key string
+			val any
+		}{
+			{"n", 1e21}, {"f", tenth + fifth}, {"z", math.Copysign(0, -1)},
+			{"arr", []any{1, []any{2, nil}, "a"}}, {"nan", math.NaN()}, {"obj", lib0.Object{{Key: "a", Value: 1}}},
+			{"\U0001F600", "astral"}, {"\uFB01", "bmp"}, {"b", true}, {"nul", nil},
+			{"bytes", []byte{1, 2}}, {"big", lib0.BigInt(5)},
+		} {
+			if err := span.SetAttribute(txn, a.key, a.val); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	want := `<di̇v></di̇v><οδος σ></οδος σ><span arr="1,2,,a" b="true" big="5" bytes="1,2" f="0.30000000000000004" n="1e+21" nan="NaN" nul="null" obj="[object Object]" z="0" 😀="astral" ﬁ="bmp"></span>`
+	if got := x.String(); got != want {
+		t.Errorf("toString\ngot  %s\nwant %s", got, want)
+	}
+	wantState := "010f050007010178030444c4b056870500030bce9fce94ce9fcea320cea387050103045370616e28000502016e017b444b1ae4d6e2ef50280005020166017b3fd333333333333428000502017a017d4028000502036172720175037d0175027d027e77016128000502036e616e017b7ff800000000000028000502036f626a01760101617d012800050204f09f988001770661737472616c2800050203efac81017703626d70280005020162017828000502036e756c017e230005020562797465730201022800050203626967017a000000000000000500"
+	if got := hex.EncodeToString(d.EncodeStateAsUpdate()); got != wantState {
+		t.Errorf("state\ngot  %s\nwant %s", got, wantState)
+	}
+	if span.Name() != "Span" || x.Len() != 3 || len(x.Children()) != 3 {
+		t.Errorf("name %q, len %d, children %d", span.Name(), x.Len(), len(x.Children()))
+	}
+	if v, ok := span.GetAttribute("b"); !ok || v != true {
+		t.Errorf("GetAttribute(b) = %v, %v", v, ok)
+	}
+	if n := len(span.Attributes()); n != 12 {
+		t.Errorf("%d attributes", n)
+	}
+}
+
+// TestXmlTextString covers YXmlText.toString: tags per attribute sorted by
+// name, attribute values enumerated as objects (a string per character,
+// an array per index), embeds and nested types rendered as strings.
+func TestXmlTextString(t *testing.T) {
+	d := NewDoc(Options{ClientID: 6})
+	x, _ := d.XmlFragment("x")
+	d.Transact(nil, func(txn *Transaction) {
+		nodes, err := x.Insert(txn, 0, NewType{Kind: KindXmlText}, NewType{Kind: KindXmlHook, Name: "hk"}, NewType{Kind: KindXmlElement, Name: "p"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		xt, h, e := nodes[0].(*XmlText), nodes[1].(*XmlHook), nodes[2].(*XmlElement)
+		check := func(err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		check(xt.Insert(txn, 0, "abcdef", Attrs{{Key: "font", Value: lib0.Object{{Key: "size", Value: 3}, {Key: "color", Value: "red"}}}, {Key: "b", Value: true}, {Key: "2", Value: "x"}}))
+		check(xt.Format(txn, 1, 2, Attrs{{Key: "font", Value: "ab"}}))
+		_, err = xt.InsertEmbed(txn, 3, lib0.Object{{Key: "img", Value: 1}}, Attrs{{Key: "q", Value: []any{1, 2}}})
+		check(err)
+		_, err = xt.InsertEmbed(txn, 0, []any{1, "a"}, nil)
+		check(err)
+		_, err = xt.InsertEmbed(txn, 1, 5, nil)
+		check(err)
+		created, err := xt.InsertEmbed(txn, 2, NewType{Kind: KindXmlText}, nil)
+		check(err)
+		_, err = h.Set(txn, "k", "v")
+		check(err)
+		check(e.SetAttribute(txn, "t", NewType{Kind: KindXmlText}))
+		attrText, _ := e.GetAttribute("t")
+		check(attrText.(*XmlText).Insert(txn, 0, "in attr", Attrs{{Key: "i", Value: true}}))
+		check(e.SetAttribute(txn, "m", NewType{Kind: KindMap}))
+		check(created.(*XmlText).Insert(txn, 0, "N", Attrs{{Key: "em", Value: true}}))
+	})
+	want := `1,a5<em>N</em><2 0="x"><b><font color="red" size="3">a</font></b></2><2 0="x"><b><font 0="a" 1="b">bc</font></b></2><q 0="1" 1="2">[object Object]</q><2 0="x"><b><font color="red" size="3">def</font></b></2>[object Object]<p m="[object Object]" t="<i>in attr</i>"></p>`
+	if got := x.String(); got != want {
+		t.Errorf("toString\ngot  %s\nwant %s", got, want)
+	}
+	xt, _ := x.Get(0)
+	wantDelta := `[{"insert":[1,"a"]},{"insert":5},{"insert":"<em>N</em>"},{"insert":"a","attributes":{"2":"x","font":{"size":3,"color":"red"},"b":true}},{"insert":"bc","attributes":{"2":"x","font":"ab","b":true}},{"insert":{"img":1},"attributes":{"q":[1,2]}},{"insert":"def","attributes":{"2":"x","font":{"size":3,"color":"red"},"b":true}}]`
+	if got := deltaJSON(t, xt.(*XmlText).Delta()); got != wantDelta {
+		t.Errorf("delta\ngot  %s\nwant %s", got, wantDelta)
+	}
+	wantState := "0123060007010178068706000502686b8706010301700600060001320322782286060304666f6e74187b2273697a65223a332c22636f6c6f72223a22726564227d8606040162047472756584060501618406060262638406080364656686060b0132046e756c6c86060c04666f6e74046e756c6c86060d0162046e756c6cc60606060704666f6e740422616222c60608060904666f6e74187b2273697a65223a332c22636f6c6f72223a22726564227dc6060806100132046e756c6cc6061106100171055b312c325dc60612061004666f6e74046e756c6cc6061306100162046e756c6cc506140610097b22696d67223a317dc606150610013203227822c6061606100171046e756c6cc60617061004666f6e740422616222c60618061001620474727565450603075b312c2261225dc5061a06030135c7061b06030628000601016b01770176270006020174060600061e0169047472756584061f07696e20617474728606260169046e756c6c27000602016d010600061c02656d0474727565840629014e86062a02656d046e756c6c00"
+	if got := hex.EncodeToString(d.EncodeStateAsUpdate()); got != wantState {
+		t.Errorf("state\ngot  %s\nwant %s", got, wantState)
+	}
+	h, _ := x.Get(1)
+	if hook := h.(*XmlHook); hook.Name() != "hk" || fmt.Sprint(hook.Keys()) != "[k]" {
+		t.Errorf("hook %q keys %v", hook.Name(), hook.Keys())
+	}
+}
+
+func TestJSCompareAndLower(t *testing.T) {
+	// UTF-16 order puts astral characters (surrogates D800-DFFF) before
+	// U+E000-U+FFFF; UTF-8 byte order does not.
+	if jsCompare("\U0001F600", "\uFB01") >= 0 || jsCompare("a", "ab") >= 0 || jsCompare("b", "a") <= 0 || jsCompare("x", "x") != 0 {
+		t.Error("jsCompare does not follow UTF-16 order")
+	}
+	for in, want := range map[string]string{
+		"DIV": "div", "ΟΔΟΣ Σ ΑΣ.Β ΑΣ'": "οδος σ ασ.β ας'", "İ": "i\u0307", "p": "p",
+	} {
+		if got := jsToLower(in); got != want {
+			t.Errorf("jsToLower(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestXmlEditErrors(t *testing.T) {
+	d := NewDoc(Options{ClientID: 1})
+	x, _ := d.XmlFragment("x")
+	d.Transact(nil, func(txn *Transaction) {
+		if _, err := x.Insert(txn, 1, NewType{Kind: KindXmlText}); !errors.Is(err, ErrIndexOutOfRange) {
+			t.Errorf("insert past end: %v", err)
+		}
+		if err := x.Delete(txn, 0, 1); !errors.Is(err, ErrIndexOutOfRange) {
+			t.Errorf("delete past end: %v", err)
+		}
+	})
+	if _, err := d.Text("x"); !errors.Is(err, ErrTypeMismatch) {
+		t.Errorf("root kind mismatch: %v", err)
+	}
+}
 
 var xmlCases = []yCase{
 	{

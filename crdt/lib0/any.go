@@ -282,7 +282,7 @@ func (d *Decoder) readAny(depth int) (any, error) {
 			}
 			obj = append(obj, Field{Key: k, Value: v})
 		}
-		return jsObject(obj), nil
+		return jsObject(obj, true), nil
 	case tagArray:
 		n, err := d.ReadVarUint()
 		if err != nil {
@@ -326,10 +326,10 @@ func prealloc(n uint64, depth int) int {
 // and its last value, "__proto__" is not an own property, and keys that are
 // array indexes come first in ascending numeric order. Yjs reads objects
 // into JavaScript objects, so this is the order it writes them back in.
-func jsObject(obj Object) Object {
+func jsObject(obj Object, dropProto bool) Object {
 	needs := false
 	for i, f := range obj {
-		if f.Key == "__proto__" || isArrayIndex(f.Key) {
+		if (dropProto && f.Key == "__proto__") || isArrayIndex(f.Key) {
 			needs = true
 			break
 		}
@@ -345,7 +345,7 @@ func jsObject(obj Object) Object {
 	var idx, named Object
 	pos := map[string]int{}
 	for _, f := range obj {
-		if f.Key == "__proto__" {
+		if dropProto && f.Key == "__proto__" {
 			continue
 		}
 		if p, ok := pos[f.Key]; ok {
@@ -371,6 +371,11 @@ func jsObject(obj Object) Object {
 	})
 	return append(idx, named...)
 }
+
+// OrderLikeJSONParse arranges an object's fields as JSON.parse would
+// create them: index keys first in numeric order, a repeated key in its
+// first place with its last value ("__proto__" stays an ordinary key).
+func OrderLikeJSONParse(obj Object) Object { return jsObject(obj, false) }
 
 // isArrayIndex reports whether k is a canonical array index ("0" ..
 // "4294967294"), which JavaScript orders before other keys.
