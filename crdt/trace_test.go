@@ -407,10 +407,32 @@ func traceTotalLen(updates [][]byte) int {
 	return n
 }
 
+// yjsTraceDigests are what Yjs 13.6.33 produces for the traces with the
+// client IDs used here (scripts/bench/yjs-bench.mjs prints them): the total
+// size and digest of the per-txn updates, and the size and digest of the
+// final state (for concurrent traces, agent 0's after the merge).
+var yjsTraceDigests = map[string]string{
+	"automerge-paper": "updateBytes=6324510 updates=7312d2675b52d42f final=311038 finalDigest=5250bd37950f7e0f",
+	"seph-blog1":      "updateBytes=4052559 updates=e62215eab68147dc final=338289 finalDigest=d4b95d44d00b61c0",
+	"friendsforever":  "updateBytes=643843 updates=4656e5d78f986a00 final=54457 finalDigest=ea316bc235cab823",
+	"clownschool":     "updateBytes=590279 updates=ddc3702ed616984e final=43337 finalDigest=1af278d719de40ae",
+}
+
+// checkTraceDigest logs the digest line crdt-compare.sh reads and checks
+// it against Yjs's.
+func checkTraceDigest(t *testing.T, name string, updates [][]byte, final []byte) {
+	t.Helper()
+	got := fmt.Sprintf("updateBytes=%d updates=%s final=%d finalDigest=%s",
+		traceTotalLen(updates), traceDigest(updates...), len(final), traceDigest(final))
+	t.Logf("trace-digest %s txns=%d %s", name, len(updates), got)
+	if want := yjsTraceDigests[name]; got != want {
+		t.Errorf("%s: updates are not byte-identical with Yjs 13.6.33:\n got %s\nwant %s", name, got, want)
+	}
+}
+
 // TestTraceReplay replays the sequential traces locally, remotely (update
 // by update) and from the final state, and checks all three against
-// endContent. It logs the sizes and digests of the updates in a line that
-// scripts/bench/crdt-compare.sh compares with Yjs's.
+// endContent, and checks that the updates are byte-identical with Yjs's.
 func TestTraceReplay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long trace replay")
@@ -440,14 +462,14 @@ func TestTraceReplay(t *testing.T) {
 			if again := ld.EncodeStateAsUpdate(); string(again) != string(fx.final) {
 				t.Fatalf("re-encoding the loaded doc gives %d bytes, want the %d loaded", len(again), len(fx.final))
 			}
-			t.Logf("trace-digest %s txns=%d updateBytes=%d updates=%s final=%d finalDigest=%s",
-				name, len(fx.updates), traceTotalLen(fx.updates), traceDigest(fx.updates...), len(fx.final), traceDigest(fx.final))
+			checkTraceDigest(t, name, fx.updates, fx.final)
 		})
 	}
 }
 
 // TestConcurrentTraceReplay replays the concurrent traces with one
-// document per agent and checks that every agent converges on endContent.
+// document per agent and checks that every agent converges on endContent
+// and that the updates are byte-identical with Yjs's.
 func TestConcurrentTraceReplay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long trace replay")
@@ -465,9 +487,7 @@ func TestConcurrentTraceReplay(t *testing.T) {
 					t.Fatalf("agent %d: text differs from endContent", a)
 				}
 			}
-			final := docs[0].EncodeStateAsUpdate()
-			t.Logf("trace-digest %s txns=%d updateBytes=%d updates=%s final=%d finalDigest=%s",
-				name, len(updates), traceTotalLen(updates), traceDigest(updates...), len(final), traceDigest(final))
+			checkTraceDigest(t, name, updates, docs[0].EncodeStateAsUpdate())
 		})
 	}
 }

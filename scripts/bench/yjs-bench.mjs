@@ -1,7 +1,7 @@
 // Runs the CRDT trace benchmarks of crdt/bench_test.go with the real `yjs`
 // package, for a side-by-side comparison (see crdt-compare.sh).
 //
-//   node --expose-gc scripts/bench/yjs-bench.mjs [--quick] [--only name,name]
+//   node --expose-gc scripts/bench/yjs-bench.mjs [--quick] [--only B4,Seph,FriendsForever,ClownSchool]
 //
 // Prints one JSON object: for each scenario the median wall time in ns
 // (process.hrtime.bigint), the median process CPU time in ns
