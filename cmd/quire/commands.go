@@ -52,6 +52,7 @@ type command struct {
 // commands is the top-level command table. Add new commands (serve, ...)
 // here; `quire help` lists them in this order.
 var commands = []command{
+	{name: "serve", summary: "run the collaboration server (the default)", run: runServe},
 	{name: "update", summary: "work with Yjs updates (inspect)", run: runUpdate},
 }
 
@@ -60,6 +61,10 @@ var commands = []command{
 func (m *Main) Run(ctx context.Context, args []string) error {
 	if m.Logger == nil {
 		m.Logger = slog.New(slog.DiscardHandler)
+	}
+	if len(args) == 0 {
+		// `quire` alone runs the server with its defaults.
+		return runServe(ctx, m, nil)
 	}
 	return dispatch(ctx, m, "quire", commands, args)
 }

@@ -1,0 +1,72 @@
+// Package bolt stores documents in an embedded bbolt file. It is Quire's
+// default store and implements sync.Store.
+//
+// # Layout
+//
+// Bucket "docs" holds one sub-bucket per document, keyed by the bytes of
+// its name. In it, key "snapshot" holds the merged state of everything
+// compacted so far, and each append is one log entry under an 8-byte
+// big-endian sequence number (the bucket's NextSequence), so that an
+// append writes a small value at the end of a B+tree instead of rewriting
+// the document. Load merges snapshot and log (crdt.MergeUpdates) into one
+// v1 update.
+//
+// # Group commit
+//
+// One writer goroutine owns every write. Append queues its update and
+// waits; the writer takes everything queued (up to Options.MaxBatch
+// requests, waiting at most Options.CommitDelay for more, and not at all
+// once every request under way has joined) into one bbolt transaction,
+// across documents, commits it with a single fsync, and answers every
+// waiter with the result. While one batch commits, the next queues, so
+// batches grow with load. bbolt transactions are atomic: if a commit
+// fails, every append of the batch fails and none of it is visible.
+// Stats counts appends and commits.
+//
+// # Durability
+//
+// When Append returns nil, the update is on disk (fsynced). A crash, of the
+// process (kill -9) or of the machine (if the disk honours fsync), loses
+// at most appends that had not returned; Open recovers the file as of its
+// last commit. An Append that returns an error stored nothing, except that
+// an Append abandoned by its context may have been committed anyway. Yjs
+// updates are idempotent, so retrying any failed Append is safe.
+//
+// Load reads one consistent view (a bbolt read transaction) and returns
+// the whole document or an error: never a part of it, and never nothing
+// when something is stored.
+//
+// # Compaction
+//
+// When a document's log grows past Options.CompactCount entries or
+// Options.CompactBytes bytes, a compactor goroutine merges snapshot and
+// log at the byte level into a new snapshot; the writer swaps it in, and
+// deletes the merged entries, in one transaction, so that a crash leaves
+// either the old snapshot or the new one, each with exactly the entries
+// it does not cover. Appends go on meanwhile: the merge runs off the
+// writer, and one swap covers at most a few thresholds' worth of log.
+// Stored data that does not merge is left untouched: Load reports it as
+// storage.ErrCorrupt, and compaction of that document is retried only
+// after its log grows by another CompactCount entries.
+//
+// # Limits
+//
+// Document names are 1 to storage.MaxNameLen bytes (storage.ErrInvalidName);
+// updates must decode (errors wrap crdt.ErrMalformedUpdate); a document
+// whose snapshot plus log would exceed Options.MaxDocumentBytes refuses the
+// append with storage.ErrTooLarge.
+//
+// # Other operations
+//
+// Delete removes a document durably (through the writer, in order with
+// appends); Names lists the stored documents.
+//
+// # Concurrency
+//
+// A Store is safe for concurrent use by any number of goroutines. Loads
+// run in parallel with each other and with commits (bbolt read
+// transactions see the last commit). Only one process may open a file:
+// Open waits up to Options.LockTimeout for the file lock. Close commits
+// what is queued, then closes the file; every call after Close returns
+// storage.ErrClosed.
+package bolt

@@ -1,0 +1,220 @@
+package sync
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	gosync "sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/olahol/melody"
+
+	"github.com/quirehq/quire/crdt"
+)
+
+// connKey is the melody session key under which a session's *conn lives.
+const connKey = "quire.conn"
+
+// conn is one client connection: a melody session and the room it joined.
+//
+// Melody runs a session's handlers on one goroutine, in order (connect,
+// messages, disconnect), and only they use room, so it needs no lock of its
+// own. awareness is guarded by the room's mutex.
+type conn struct {
+	srv  *Server
+	name string // the document
+	log  *slog.Logger
+	sess *melody.Session // set by the connect handler before anyone else sees the conn
+	room *room           // set (under the room's mutex) when joined; nil if joining failed
+
+	// awareness holds the awareness client IDs whose states this
+	// connection set last; they are removed when it ends.
+	awareness map[uint64]struct{}
+
+	// sent records that something was queued since the keep-alive loop
+	// last looked; idle members get keepaliveMessage.
+	sent atomic.Bool
+
+	// closing is set once a close has started: nothing more is sent.
+	closing atomic.Bool
+
+	mu      gosync.Mutex
+	done    bool             // the handler has returned: no closer may start
+	closers gosync.WaitGroup // the close goroutine, which the handler waits for
+	ended   chan struct{}    // closed by the disconnect handler
+}
+
+func newConn(s *Server, name string, log *slog.Logger) *conn {
+	return &conn{
+		srv:       s,
+		name:      name,
+		log:       log,
+		awareness: make(map[uint64]struct{}),
+		ended:     make(chan struct{}),
+	}
+}
+
+// connOf returns the conn of a session.
+func connOf(sess *melody.Session) *conn {
+	v, _ := sess.Get(connKey)
+	c, _ := v.(*conn)
+	return c
+}
+
+// send queues msg for the client without blocking. A full queue makes
+// melody report ErrMessageBufferFull to the error handler, which
+// disconnects the member as a slow consumer: the room never waits for it.
+func (c *conn) send(msg []byte) {
+	if c.closing.Load() {
+		return
+	}
+	c.sent.Store(true)
+	_ = c.sess.WriteBinary(msg) // only fails once the session is closed
+}
+
+// close closes the connection with a close frame of code and reason, at
+// most once, without blocking the caller (which may hold a room lock).
+//
+// The close frame is written directly on the socket, not queued behind
+// melody's send queue: the queue may be full (a slow consumer) and what
+// waits in it no longer matters. The peer answers with its own close frame,
+// which ends the session; a peer that does not is dropped after
+// WriteTimeout. It reports whether this call started the close.
+func (c *conn) close(code int, reason string) bool {
+	if !c.closing.CompareAndSwap(false, true) {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done {
+		return true
+	}
+	c.closers.Add(1)
+	go func() {
+		defer c.closers.Done()
+		ws := c.sess.WebsocketConnection()
+		timeout := c.srv.writeTimeout
+		frame := websocket.FormatCloseMessage(code, reason)
+		if err := ws.WriteControl(websocket.CloseMessage, frame, time.Now().Add(timeout)); err != nil {
+			c.log.Debug("close frame not sent", "code", code, "err", err)
+		}
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		select {
+		case <-c.ended:
+		case <-t.C:
+		}
+		ws.Close()
+	}()
+	return true
+}
+
+// abort drops the connection without a close handshake: the socket is
+// closed, which ends melody's reader and writer at once.
+func (c *conn) abort() {
+	c.closing.Store(true)
+	c.sess.WebsocketConnection().Close()
+}
+
+// finish waits for a close in progress; ServeHTTP calls it last so that no
+// goroutine of the connection outlives its handler.
+func (c *conn) finish() {
+	c.mu.Lock()
+	c.done = true
+	c.mu.Unlock()
+	c.closers.Wait()
+}
+
+// handleMessage handles one binary message from the client. A message the
+// protocol does not allow closes this connection only.
+func (c *conn) handleMessage(b []byte) {
+	defer c.recoverPanic("handling a message")
+	r := c.room
+	if r == nil || c.closing.Load() {
+		return // not joined (the close is under way), or closing
+	}
+	err := c.dispatch(r, b)
+	if err == nil {
+		return
+	}
+	var ce *closeError
+	if errors.As(err, &ce) {
+		c.log.Warn("closing connection after a bad message", "code", ce.code, "err", err)
+		c.close(ce.code, ce.reason)
+		return
+	}
+	// Anything else means the document can no longer be trusted or
+	// stored: every member is closed and the next one reloads it.
+	r.fail(err)
+}
+
+func (c *conn) dispatch(r *room, b []byte) error {
+	m, err := decodeMessage(b)
+	if err != nil {
+		return err
+	}
+	switch m.kind {
+	case messageSync:
+		switch m.sub {
+		case syncStep1:
+			return r.answerStep1(c, m.payload)
+		case syncStep2, syncUpdate:
+			return c.applyUpdate(r, m.payload)
+		default:
+			c.log.Debug("ignoring sync message of unknown sub-type", "sub", m.sub)
+		}
+	case messageAwareness:
+		entries, err := decodeAwarenessUpdate(m.payload)
+		if err != nil {
+			return invalidPayload("malformed awareness update", err)
+		}
+		r.applyAwareness(c, entries)
+	case messageQueryAwareness:
+		r.sendAwareness(c)
+	default:
+		// messageAuth flows from server to client only; other types come
+		// from protocol extensions this server does not speak, which
+		// clients must not be punished for.
+		c.log.Debug("ignoring message", "type", m.kind)
+	}
+	return nil
+}
+
+// applyUpdate applies a client's update and persists what it changed.
+// Append runs after the room lock is released: other members are not held
+// up by the disk, and the update has already reached them. If storing
+// fails they hold it anyway, and give it back on reconnect when the
+// reloaded room's sync step 1 shows it missing.
+func (c *conn) applyUpdate(r *room, update []byte) error {
+	changes, err := r.apply(c, update)
+	if err != nil {
+		if errors.Is(err, crdt.ErrMalformedUpdate) {
+			return invalidPayload("malformed update", err)
+		}
+		return fmt.Errorf("applying an update: %w", err)
+	}
+	for _, u := range changes {
+		if err := c.srv.store.Append(c.srv.persistCtx, c.name, u); err != nil {
+			return fmt.Errorf("storing an update: %w", err)
+		}
+	}
+	return nil
+}
+
+// recoverPanic is the last resort of a handler: a bug must not take the
+// process down nor leave melody's cleanup undone. The connection is closed;
+// its room, whose document may be half-changed, is failed and reloaded.
+func (c *conn) recoverPanic(what string) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	c.log.Error("panic "+what, "panic", p, "stack", string(debug.Stack()))
+	if c.room != nil {
+		c.room.fail(fmt.Errorf("panic %s: %v", what, p))
+	}
+	c.close(closeInternalError, reasonInternal)
+}

@@ -1,0 +1,57 @@
+// Package sync is Quire's collaboration server: unmodified Yjs browser
+// clients (y-websocket's WebsocketProvider) connect to /ws/<document> and
+// edit documents together, the server merging their updates with package
+// crdt and persisting them to a Store.
+//
+// # Protocol
+//
+// The server speaks y-protocols over binary WebSocket messages, as the
+// y-websocket reference server does (protocol.go):
+//
+//   - On connect, once the document is loaded, the server sends sync step 1
+//     (its state vector), so that the client replies with what the server
+//     lacks, and the awareness states of the other clients, if any.
+//   - A client's sync step 1 is answered with sync step 2: the diff
+//     against the client's state vector.
+//   - A client's sync step 2 and updates are applied to the document; the
+//     resulting change is encoded once as a sync update, sent to the other
+//     members and appended to the Store.
+//   - Awareness updates (presence: cursors, names) are merged into the
+//     room's table and forwarded; when a connection ends, the states it
+//     added are removed and the removal is broadcast. Query-awareness is
+//     answered with every state.
+//   - Other message types are ignored. A message that does not decode
+//     closes its connection only: 1003 for a text frame, 1007 for malformed
+//     bytes; the document is unchanged (crdt applies updates all or
+//     nothing).
+//
+// # Rooms and concurrency
+//
+// One room per document (room.go), in the Server's own index. A room's
+// crdt.Doc, members and awareness are guarded by the room's mutex, and
+// messages are queued to members only under it, directly on each member's
+// melody session (never melody's broadcast, which scans every session of
+// every room). Queuing never blocks: a member whose send queue is full is
+// disconnected as a slow consumer. The Store is called without any room
+// lock held.
+//
+// Each connection's messages are handled in order on its own goroutine
+// (melody's read loop); the first connection to a room loads the document
+// on its goroutine while later ones wait for that load, their messages
+// unread.
+//
+// # Liveness
+//
+// Melody pings every PingInterval and drops clients whose pongs stop. But
+// y-websocket cannot see pongs and closes a socket that received no message
+// for 30 s, so members that were sent nothing for a while get a no-op
+// message (an empty awareness update; see keepaliveMessage).
+//
+// # Failures
+//
+// A document that cannot be loaded is never served empty: its connections
+// are closed with 1011 and the next connection tries again. A failed Append
+// fails the room: its members are closed with 1011 and the next connection
+// reloads the document from the Store. Clients keep their edits and send
+// back whatever the Store lacks when they reconnect.
+package sync

@@ -1,0 +1,241 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	gosync "sync"
+	"time"
+
+	"github.com/quirehq/quire/crdt"
+)
+
+// room is one document in memory and the connections editing it.
+//
+// Lifecycle: the first connection creates the room and loads the document;
+// connections arriving meanwhile wait for that same load (ready). A failed
+// load is never cached: the room leaves the index and the next connection
+// tries again. Once the last member has left, the store is flushed and,
+// UnloadDelay later, the room leaves the index unless someone came back.
+// A room whose update could not be stored is failed: it leaves the index at
+// once, its members are closed, and the document is reloaded from storage
+// by the next connection.
+type room struct {
+	srv  *Server
+	name string
+	log  *slog.Logger
+
+	// Guarded by srv.mu.
+	refs     int           // connections joined or waiting for the load
+	idleStop chan struct{} // closed to cancel a pending unload
+
+	ready   chan struct{} // closed once the load has finished
+	loadErr error         // set before ready is closed
+
+	// mu guards everything below, and the document: a crdt.Doc is not safe
+	// for concurrent use, and nothing is sent to a member except under mu,
+	// so every member sees the room's messages in the order they happened.
+	mu        gosync.Mutex
+	doc       *crdt.Doc
+	members   map[*conn]struct{}
+	awareness awarenessTable
+	failed    bool
+	changes   [][]byte // updates of the ApplyUpdate in progress, to persist
+}
+
+func newRoom(s *Server, name string) *room {
+	return &room{
+		srv:     s,
+		name:    name,
+		log:     s.log.With("doc", name),
+		ready:   make(chan struct{}),
+		members: make(map[*conn]struct{}),
+	}
+}
+
+// load reads the document from the store. It runs once per room, on the
+// goroutine of the connection that created it.
+func (r *room) load(ctx context.Context) {
+	defer close(r.ready)
+	defer func() {
+		if p := recover(); p != nil {
+			r.loadErr = fmt.Errorf("panic loading: %v", p)
+		}
+		if r.loadErr != nil {
+			r.log.Error("document unavailable: load failed", "err", r.loadErr)
+		}
+	}()
+	start := time.Now()
+	stored, err := r.srv.store.Load(ctx, r.name)
+	if err != nil {
+		r.loadErr = fmt.Errorf("%w: loading: %w", errDocumentUnavailable, err)
+		return
+	}
+	doc := crdt.NewDoc(crdt.Options{})
+	if len(stored) > 0 {
+		if err := doc.ApplyUpdate(stored, nil); err != nil {
+			r.loadErr = fmt.Errorf("%w: stored document: %w", errDocumentUnavailable, err)
+			return
+		}
+	}
+	if doc.HasPending() {
+		// Content waiting for missing dependencies: clients that have
+		// them will supply them when they sync.
+		r.log.Warn("stored document has pending content")
+	}
+	// Subscribed after the stored state is in, so that it is not appended
+	// again.
+	doc.OnUpdate(r.onUpdate)
+	r.doc = doc // published to waiters by close(ready)
+	r.log.Debug("document loaded", "bytes", len(stored), "took", time.Since(start))
+}
+
+// onUpdate runs inside ApplyUpdate, under mu: the change is encoded once
+// and queued to every member but the one it came from, and kept for
+// persisting once mu is released.
+func (r *room) onUpdate(update []byte, origin any) {
+	msg := encodeSync(syncUpdate, update)
+	from, _ := origin.(*conn)
+	for m := range r.members {
+		if m != from {
+			m.send(msg)
+		}
+	}
+	r.changes = append(r.changes, update)
+}
+
+// add makes c a member and sends it the opening messages: the server's
+// sync step 1 (so that the client sends what the server lacks) and the
+// present awareness states. It returns false if the room has failed.
+func (r *room) add(c *conn) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failed {
+		return false
+	}
+	r.members[c] = struct{}{}
+	c.room = r
+	c.send(encodeSync(syncStep1, r.doc.EncodeStateVector()))
+	if states := r.awareness.present(); len(states) > 0 {
+		c.send(encodeAwarenessMessage(states))
+	}
+	return true
+}
+
+// remove ends c's membership and tells the others that the awareness
+// states it controlled are gone.
+func (r *room) remove(c *conn) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.members[c]; !ok {
+		return
+	}
+	delete(r.members, c)
+	if removed := r.awareness.removeOwned(c); len(removed) > 0 && !r.failed {
+		r.broadcast(encodeAwarenessMessage(removed), nil)
+	}
+}
+
+// broadcast queues msg to every member but except. Called with mu held.
+func (r *room) broadcast(msg []byte, except *conn) {
+	for m := range r.members {
+		if m != except {
+			m.send(msg)
+		}
+	}
+}
+
+// apply merges an update from c into the document and returns the changes
+// to persist (none if the update brought nothing new). The document is
+// unchanged when the update is malformed.
+func (r *room) apply(c *conn, update []byte) (changes [][]byte, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failed {
+		return nil, nil
+	}
+	defer func() { r.changes = nil }()
+	if err := r.doc.ApplyUpdate(update, c); err != nil {
+		return nil, err
+	}
+	return r.changes, nil
+}
+
+// answerStep1 sends c the sync step 2 for its state vector sv: everything
+// the client lacks. It is sent under mu so that it is ordered with the
+// updates broadcast to c.
+func (r *room) answerStep1(c *conn, sv []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failed {
+		return nil
+	}
+	diff, err := r.doc.EncodeDiff(sv)
+	if err != nil {
+		return invalidPayload("malformed state vector", err)
+	}
+	c.send(encodeSync(syncStep2, diff))
+	return nil
+}
+
+// applyAwareness merges awareness entries from c and forwards those that
+// changed something to the other members.
+func (r *room) applyAwareness(c *conn, entries []awarenessEntry) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failed {
+		return
+	}
+	if changed := r.awareness.apply(entries, c); len(changed) > 0 {
+		r.broadcast(encodeAwarenessMessage(changed), c)
+	}
+}
+
+// sendAwareness answers a query-awareness message with every present
+// state (an update of zero clients when there are none).
+func (r *room) sendAwareness(c *conn) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failed {
+		return
+	}
+	c.send(encodeAwarenessMessage(r.awareness.present()))
+}
+
+// keepalive sends keepaliveMessage to the members that were sent nothing
+// since the previous call. Called every PingInterval/2, it leaves no member
+// without a message for longer than about PingInterval: a keep-alive counts
+// as traffic, so an idle member gets one every PingInterval.
+func (r *room) keepalive() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for m := range r.members {
+		if !m.sent.Swap(false) {
+			m.send(keepaliveMessage)
+		}
+	}
+}
+
+// fail gives up on the room after an update could not be applied safely or
+// stored: its document may differ from what is stored, so it must not be
+// served again. The room leaves the index, so that the next connection
+// reloads the document, and every member is closed with 1011; clients
+// reconnect, and their sync sends back whatever the store missed.
+func (r *room) fail(cause error) {
+	r.mu.Lock()
+	if r.failed {
+		r.mu.Unlock()
+		return
+	}
+	r.failed = true
+	members := slices.Collect(maps.Keys(r.members))
+	r.mu.Unlock()
+
+	r.log.Error("document unavailable: closing its connections", "err", cause, "members", len(members))
+	r.srv.forget(r)
+	for _, m := range members {
+		m.close(closeInternalError, reasonUnavailable)
+	}
+}

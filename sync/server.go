@@ -1,0 +1,345 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	gosync "sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/olahol/melody"
+)
+
+// Defaults of Options.
+const (
+	defaultMaxMessageBytes = 32 << 20
+	defaultPingInterval    = 10 * time.Second
+	defaultWriteTimeout    = 10 * time.Second
+	defaultSendQueue       = 512
+	defaultUnloadDelay     = 30 * time.Second
+
+	// clientIdleTimeout is how long y-websocket waits for any message
+	// before it closes the socket and reconnects.
+	clientIdleTimeout = 30 * time.Second
+)
+
+// Options configures a Server. Every field but Store has a working zero
+// value.
+type Options struct {
+	// Store persists the documents. Required.
+	Store Store
+
+	// Logger receives the server's logs. Nil discards them.
+	Logger *slog.Logger
+
+	// AllowedOrigins lists the browser origins that may connect, checked
+	// against the Origin header before the upgrade (403 otherwise).
+	// Entries are origins ("https://app.example.com", matched exactly) or
+	// host patterns without a scheme ("app.example.com:8080",
+	// "*.example.com", matched with path.Match); "*" allows any origin.
+	// Empty: only pages served by the host the request was sent to
+	// (Origin host equal to the Host header). Requests without an Origin
+	// header (programs, not browsers) are always allowed.
+	AllowedOrigins []string
+
+	// MaxMessageBytes is the largest message accepted from a client; a
+	// larger one closes the connection with 1009. Zero: 32 MiB. The limit
+	// must hold a client's whole document: on (re)connect y-websocket sends
+	// everything the server lacks in one sync step 2, e.g. a large document
+	// written offline, and a client refused it would reconnect and send it
+	// again forever. Melody's default of 512 bytes would break sync.
+	MaxMessageBytes int64
+
+	// PingInterval is how often WebSocket pings go out (a client that does
+	// not answer within twice that plus WriteTimeout is dropped) and how
+	// often idle members are sent a keep-alive message. Zero: 10 s. It must
+	// be below 30 s: y-websocket closes a socket on which no message
+	// arrived for 30 s, and pongs are invisible to it.
+	PingInterval time.Duration
+
+	// WriteTimeout bounds each write to a client, and how long a closed
+	// connection waits for the client's close frame. Zero: 10 s.
+	WriteTimeout time.Duration
+
+	// SendQueue is how many messages may wait to be sent to one client;
+	// at least 2. Zero: 512. A member whose queue fills is disconnected with 1013
+	// ("slow consumer"); the room never waits for it. Its client reconnects
+	// and catches up with one sync step 2.
+	SendQueue int
+
+	// UnloadDelay is how long a room without members stays in memory after
+	// the store was flushed for it, so that a client that reconnects soon
+	// does not pay for a reload. Zero: 30 s.
+	UnloadDelay time.Duration
+}
+
+// Stats is a snapshot of a Server's load.
+type Stats struct {
+	Rooms         int    // documents in memory, including those loading
+	Connections   int    // open WebSocket connections
+	SlowConsumers uint64 // connections closed as slow consumers since the start
+}
+
+// Server serves Yjs documents to y-websocket clients over WebSocket: one
+// room per document, kept in memory while used and persisted to a Store.
+type Server struct {
+	store        Store
+	log          *slog.Logger
+	origins      originPolicy
+	pingInterval time.Duration
+	writeTimeout time.Duration
+	unloadDelay  time.Duration
+	m            *melody.Melody
+
+	// ctx ends when Shutdown starts: loads, flush retries and the
+	// keep-alive loop stop.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// persistCtx ends when Shutdown returns: updates already applied may
+	// still be appended while Shutdown waits for the connections.
+	persistCtx    context.Context
+	persistCancel context.CancelFunc
+
+	mu        gosync.Mutex
+	rooms     map[string]*room
+	conns     map[*conn]struct{}
+	closing   bool
+	keepalive bool // the keep-alive loop has started
+
+	handlers gosync.WaitGroup // ServeHTTP calls that passed the gate
+	bg       gosync.WaitGroup // the keep-alive loop and pending unloads
+
+	nextConn      atomic.Uint64
+	slowConsumers atomic.Uint64
+}
+
+// NewServer returns a Server configured by opts.
+func NewServer(opts Options) (*Server, error) {
+	if opts.Store == nil {
+		return nil, fmt.Errorf("%w: Store is required", ErrInvalidOptions)
+	}
+	if opts.MaxMessageBytes < 0 || opts.PingInterval < 0 || opts.WriteTimeout < 0 || opts.SendQueue < 0 || opts.UnloadDelay < 0 {
+		return nil, fmt.Errorf("%w: negative limit", ErrInvalidOptions)
+	}
+	if opts.SendQueue == 1 {
+		// A member is sent two messages before its writer starts.
+		return nil, fmt.Errorf("%w: SendQueue must be at least 2", ErrInvalidOptions)
+	}
+	origins, err := newOriginPolicy(opts.AllowedOrigins)
+	if err != nil {
+		return nil, err
+	}
+	maxMessage := cmpOr(opts.MaxMessageBytes, defaultMaxMessageBytes)
+	ping := cmpOr(opts.PingInterval, defaultPingInterval)
+	if ping >= clientIdleTimeout {
+		return nil, fmt.Errorf("%w: PingInterval %v must be below %v, after which y-websocket clients drop an idle connection", ErrInvalidOptions, ping, clientIdleTimeout)
+	}
+	s := &Server{
+		store:        opts.Store,
+		log:          opts.Logger,
+		origins:      origins,
+		pingInterval: ping,
+		writeTimeout: cmpOr(opts.WriteTimeout, defaultWriteTimeout),
+		unloadDelay:  cmpOr(opts.UnloadDelay, defaultUnloadDelay),
+		rooms:        make(map[string]*room),
+		conns:        make(map[*conn]struct{}),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.persistCtx, s.persistCancel = context.WithCancel(context.Background())
+
+	m := melody.New()
+	m.Config.MaxMessageSize = maxMessage
+	m.Config.MessageBufferSize = cmpOr(opts.SendQueue, defaultSendQueue)
+	m.Config.WriteWait = s.writeTimeout
+	m.Config.PingPeriod = ping
+	// A pong may queue behind a ping that waited for a slow write.
+	m.Config.PongWait = 2*ping + s.writeTimeout
+	// ServeHTTP has checked the origin with the server's own policy.
+	m.Upgrader.CheckOrigin = func(*http.Request) bool { return true }
+	m.HandleConnect(s.onConnect)
+	m.HandleDisconnect(s.onDisconnect)
+	m.HandleMessageBinary(s.onBinary)
+	m.HandleMessage(s.onText)
+	m.HandleError(s.onError)
+	s.m = m
+	return s, nil
+}
+
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// ServeHTTP serves /ws/<docName>: it checks the name (400) and the Origin
+// (403), refuses new connections during Shutdown (503), upgrades the
+// request and serves the connection until it ends. Mount it at "/ws/" with
+// the full path left in the request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name, err := docName(r.URL)
+	if errors.Is(err, errNotWebSocketPath) {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		s.log.Debug("refused: bad document name", "path", r.URL.EscapedPath(), "err", err)
+		http.Error(w, "invalid document name", http.StatusBadRequest)
+		return
+	}
+	if !s.origins.allow(r) {
+		s.log.Warn("refused: origin not allowed", "origin", r.Header.Get("Origin"), "host", r.Host, "remote", r.RemoteAddr)
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return
+	}
+	if !s.enter() {
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	defer s.handlers.Done()
+
+	id := s.nextConn.Add(1)
+	c := newConn(s, name, s.log.With("doc", name, "conn", id, "remote", r.RemoteAddr))
+	if err := s.m.HandleRequestWithKeys(w, r, map[string]any{connKey: c}); err != nil {
+		// The upgrader has answered the request.
+		c.log.Debug("upgrade failed", "err", err)
+	}
+	c.finish()
+}
+
+// enter lets a request through the shutdown gate, counted in handlers.
+func (s *Server) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.handlers.Add(1)
+	if !s.keepalive {
+		s.keepalive = true
+		s.bg.Add(1)
+		go s.keepaliveLoop()
+	}
+	return true
+}
+
+// keepaliveLoop sends idle members a keep-alive message: see
+// keepaliveMessage and room.keepalive.
+func (s *Server) keepaliveLoop() {
+	defer s.bg.Done()
+	t := time.NewTicker(max(s.pingInterval/2, time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		rooms := slices.Collect(maps.Values(s.rooms))
+		s.mu.Unlock()
+		for _, r := range rooms {
+			r.keepalive()
+		}
+	}
+}
+
+// Shutdown stops the server: new connections are refused with 503, every
+// connection is closed with 1001 Going Away (clients reconnect, to this
+// server once it is back or to another), updates already received are
+// stored, and the store is flushed. If ctx ends first, Shutdown returns its
+// error; connections still open are then left to finish on their own.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	conns := slices.Collect(maps.Keys(s.conns))
+	for _, r := range s.rooms {
+		if r.idleStop != nil {
+			close(r.idleStop)
+			r.idleStop = nil
+		}
+	}
+	s.mu.Unlock()
+	s.cancel()
+	defer s.persistCancel()
+
+	for _, c := range conns {
+		c.close(closeGoingAway, reasonShutdown)
+	}
+	var errs []error
+	if err := s.waitConnections(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("sync: waiting for connections to close: %w", err))
+	}
+	if err := wait(ctx, &s.bg); err != nil {
+		errs = append(errs, fmt.Errorf("sync: waiting for background work: %w", err))
+	}
+	if err := s.store.Flush(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("sync: flushing the store: %w", err))
+	}
+	if len(errs) == 0 {
+		s.mu.Lock()
+		clear(s.rooms)
+		s.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+// waitConnections waits for the connections to end after their close
+// frames went out. Peers get half of ctx's time (at most WriteTimeout) to
+// answer; those that do not are dropped, so that the store is flushed
+// before ctx ends even when a client has stopped reading.
+func (s *Server) waitConnections(ctx context.Context) error {
+	grace := s.writeTimeout
+	if d, ok := ctx.Deadline(); ok {
+		grace = min(grace, time.Until(d)/2)
+	}
+	graceCtx, cancel := context.WithTimeout(ctx, grace)
+	err := wait(graceCtx, &s.handlers)
+	cancel()
+	if err == nil {
+		return nil
+	}
+	s.mu.Lock()
+	rest := slices.Collect(maps.Keys(s.conns))
+	s.mu.Unlock()
+	for _, c := range rest {
+		c.log.Debug("dropping a connection that did not close in time")
+		c.abort()
+	}
+	return wait(ctx, &s.handlers)
+}
+
+// wait waits for wg or ctx.
+func wait(ctx context.Context, wg *gosync.WaitGroup) error {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Stats returns the server's current load.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{
+		Rooms:         len(s.rooms),
+		Connections:   len(s.conns),
+		SlowConsumers: s.slowConsumers.Load(),
+	}
+}

@@ -1,0 +1,89 @@
+package sync
+
+import (
+	"errors"
+
+	"github.com/olahol/melody"
+)
+
+// The melody handlers: melody calls them on the goroutine that serves the
+// session, in order: onConnect, then the message handlers, then
+// onDisconnect. onError may also be called from the session's writer and,
+// for a full send queue, from whoever sends to the session.
+
+// onConnect runs when a session is upgraded, before melody starts reading
+// from or writing to it. It joins the room, waiting for the document to
+// load: the client's first messages stay unread meanwhile, and nothing is
+// sent before the server's sync step 1.
+func (s *Server) onConnect(sess *melody.Session) {
+	c := connOf(sess)
+	c.sess = sess
+	defer c.recoverPanic("connecting")
+	if !s.register(c) {
+		c.close(closeGoingAway, reasonShutdown)
+		return
+	}
+	err := s.join(c)
+	switch {
+	case err == nil:
+		c.log.Debug("connected")
+	case s.ctx.Err() != nil: // the load was cut short by Shutdown
+		c.close(closeGoingAway, reasonShutdown)
+	default:
+		c.close(closeInternalError, reasonUnavailable)
+	}
+}
+
+// onDisconnect runs once the session has ended.
+func (s *Server) onDisconnect(sess *melody.Session) {
+	c := connOf(sess)
+	defer close(c.ended)
+	defer c.recoverPanic("disconnecting")
+	if r := c.room; r != nil {
+		r.remove(c)
+		s.release(r)
+	}
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	c.log.Debug("disconnected")
+}
+
+func (s *Server) onBinary(sess *melody.Session, msg []byte) {
+	connOf(sess).handleMessage(msg)
+}
+
+// onText refuses text frames: y-protocols messages are binary, and a text
+// frame means a client that speaks something else.
+func (s *Server) onText(sess *melody.Session, _ []byte) {
+	c := connOf(sess)
+	c.log.Warn("closing connection after a text frame", "code", closeUnsupported)
+	c.close(closeUnsupported, reasonTextFrame)
+}
+
+// onError hears of melody's errors. A full send queue is the one that
+// needs action: melody reports it (synchronously, from send) and drops the
+// message, so the member must go. Read and write errors just precede the
+// end of the session.
+func (s *Server) onError(sess *melody.Session, err error) {
+	c := connOf(sess)
+	if errors.Is(err, melody.ErrMessageBufferFull) {
+		if c.close(closeTryAgainLater, reasonSlow) {
+			s.slowConsumers.Add(1)
+			c.log.Warn("disconnected a slow consumer", "queue", s.m.Config.MessageBufferSize)
+		}
+		return
+	}
+	c.log.Debug("connection error", "err", err)
+}
+
+// register adds c to the connections Shutdown will close.
+func (s *Server) register(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
