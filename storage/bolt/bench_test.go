@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/quirehq/quire/crdt"
 	"github.com/quirehq/quire/storage/storetest"
 )
 
@@ -197,4 +198,44 @@ func writtenBytes() int64 {
 		}
 	}
 	return -1
+}
+
+// BenchmarkCompact builds a snapshot from a snapshot of 10,000 random
+// edits plus a log of 500 (the default CompactCount): by applying them to
+// a document, as compaction does, or by merging their bytes, as it did.
+// snapshot-bytes/op is the size of the result.
+func BenchmarkCompact(b *testing.B) {
+	e := storetest.NewEditor(b, 1)
+	rng := newRand(1)
+	for range 10_000 {
+		if _, err := e.Random(rng); err != nil {
+			b.Fatal(err)
+		}
+	}
+	parts := [][]byte{e.Doc.EncodeStateAsUpdate()}
+	for range 500 {
+		u, err := e.Random(rng)
+		if err != nil {
+			b.Fatal(err)
+		}
+		parts = append(parts, u)
+	}
+	for _, c := range []struct {
+		name string
+		fn   func(...[]byte) ([]byte, error)
+	}{
+		{"apply", func(parts ...[]byte) ([]byte, error) { return compactUpdates(parts) }},
+		{"merge", crdt.MergeUpdates},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var out []byte
+			for b.Loop() {
+				var err error
+				if out, err = c.fn(parts...); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(out)), "snapshot-bytes/op")
+		})
+	}
 }

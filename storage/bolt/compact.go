@@ -98,17 +98,25 @@ func (w *writer) compact(job *compactJob) *compactResult {
 }
 
 // compactUpdates returns one update holding the state of parts (a
-// snapshot and log entries), as small as it can be made.
+// snapshot and log entries, in that order), without the content deleted
+// since.
 //
 // It applies them to a fresh document with garbage collection on and
 // encodes its state: deleted content is dropped as Yjs's gc drops it (the
 // items stay, as deletion marks, so that every replica converges), where
-// a byte-level merge would keep it forever. A document that still has
-// pending content (structs or deletes waiting for a missing dependency,
-// as when a client sent an update built on one it never sent) is merged
-// at the byte level instead, as are parts the document refuses: the merge
-// keeps everything as it was stored, and fails, leaving the document as
-// stored, only on data that does not decode.
+// a byte-level merge would keep it forever. Like any Yjs replica applying
+// remote updates, the document also deletes format marks made redundant
+// by concurrent formatting; those deletions end up in the snapshot, and
+// the visible content is the same.
+//
+// A document that still has pending content (structs or deletes waiting
+// for a missing dependency, as when a client sent an update built on one
+// it never sent) is merged at the byte level instead, as are parts the
+// document refuses. Its encoded state would include the pending content
+// too (TestCompactionPending checks it), but the merge keeps every stored
+// byte, and such a document is compacted properly once the missing
+// updates arrive. The merge fails, leaving the document as stored, only
+// on data that does not decode.
 func compactUpdates(parts [][]byte) ([]byte, error) {
 	d := crdt.NewDoc(crdt.Options{})
 	for _, p := range parts {

@@ -3,11 +3,13 @@ package bolt
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/quirehq/quire/crdt"
 	"github.com/quirehq/quire/storage/storetest"
 	bolt "go.etcd.io/bbolt"
 )
@@ -273,6 +275,171 @@ func TestCompactionBounded(t *testing.T) {
 	}
 	u, err := s.Load(ctx, "d")
 	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.CheckSame(t, want, u)
+}
+
+// snapshotLen reads the size of document name's snapshot from the file.
+func snapshotLen(t testing.TB, s *Store, name string) int {
+	t.Helper()
+	var n int
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		n = len(openDoc(tx, name).snapshotValue())
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestCompactionDropsDeleted compacts a document most of whose text was
+// deleted: the snapshot must hold the deletions, not the deleted text
+// (which a byte-level merge would keep), and load as the editor's state.
+func TestCompactionDropsDeleted(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "quire.db")
+	const count = 50
+	s := openPath(t, path, Options{CompactCount: count, CommitDelay: -1})
+	e := storetest.NewEditor(t, 1)
+	var all [][]byte
+	add := func(u []byte) {
+		t.Helper()
+		all = append(all, u)
+		if err := s.Append(ctx, "d", u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chunk := strings.Repeat("lorem ipsum ", 100) // 1200 bytes
+	for range 30 {
+		add(e.Append(t, chunk))
+	}
+	// Keep the first and last 600 characters; delete the rest in pieces.
+	for len(e.Text()) > 1200 {
+		add(e.Delete(t, 600, min(5000, len(e.Text())-1200)))
+	}
+	for len(all) <= count {
+		add(e.Append(t, "."))
+	}
+	waitCompacted(t, s, 1)
+
+	merged, err := crdt.MergeUpdates(all...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := snapshotLen(t, s, "d")
+	t.Logf("%d bytes typed, %d kept: snapshot %d bytes, merged updates %d bytes", 30*len(chunk), len(e.Text()), snap, len(merged))
+	if snap == 0 || snap > len(merged)/10 {
+		t.Fatalf("snapshot of %d bytes; the merged updates take %d: deleted content kept", snap, len(merged))
+	}
+	u, err := s.Load(ctx, "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.CheckSame(t, e.Doc, u)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if u, err = openPath(t, path, Options{}).Load(ctx, "d"); err != nil {
+		t.Fatal(err)
+	}
+	storetest.CheckSame(t, e.Doc, u)
+}
+
+// TestCompactionPending compacts a log holding updates whose dependencies
+// are missing (a struct that follows content not received, a delete of
+// content not received): compaction must keep them, so that once the
+// dependency arrives the document is whole.
+func TestCompactionPending(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "quire.db")
+	const count = 3
+	s := openPath(t, path, Options{CompactCount: count, CommitDelay: -1})
+	a, b := storetest.NewEditor(t, 1), storetest.NewEditor(t, 2)
+	a1 := a.Append(t, "hello ")
+	a2 := a.Append(t, "world")  // follows a1: pending without it
+	a3 := a.Delete(t, 0, 3)     // deletes part of a1: pending too
+	a4 := a.Append(t, " again") // follows a2
+	var bs [][]byte
+	for i := range 4 {
+		bs = append(bs, b.Append(t, fmt.Sprint(i)))
+	}
+	want, _ := storetest.DocFrom(t, nil)
+	for _, u := range append([][]byte{a1, a2, a3, a4}, bs...) {
+		if err := want.ApplyUpdate(u, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// What the store relies on: a document's state encodes its pending
+	// content too, and compactUpdates keeps it.
+	parts := append([][]byte{a2, a3}, bs...)
+	d, _ := storetest.DocFrom(t, nil)
+	for _, u := range parts {
+		if err := d.ApplyUpdate(u, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !d.HasPending() {
+		t.Fatal("no pending content without a1")
+	}
+	compacted, err := compactUpdates(parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, u := range map[string][]byte{"EncodeStateAsUpdate": d.EncodeStateAsUpdate(), "compactUpdates": compacted} {
+		full, err := crdt.MergeUpdates(u, a1, a4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(what, func(t *testing.T) { storetest.CheckSame(t, want, full) })
+	}
+
+	// The same through the store: the log without a1 is compacted.
+	for _, u := range parts {
+		if err := s.Append(ctx, "d", u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitCompacted(t, s, 1)
+	if st := s.Stats(); st.CompactionErrors != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	if n, snap := logLen(t, s, "d"); n > count || !snap {
+		t.Fatalf("%d log entries, snapshot %v after compaction", n, snap)
+	}
+	u, err := s.Load(ctx, "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, text := storetest.DocFrom(t, u); !got.HasPending() || text != b.Text() {
+		t.Fatalf("loaded %q, pending %v; want %q and pending content", text, got.HasPending(), b.Text())
+	}
+	// The dependency arrives: the document is whole, before and after the
+	// next compaction (which no longer has anything pending), and after a
+	// reopen.
+	for _, u := range [][]byte{a1, a4} {
+		if err := s.Append(ctx, "d", u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if u, err = s.Load(ctx, "d"); err != nil {
+		t.Fatal(err)
+	}
+	storetest.CheckSame(t, want, u)
+	for i := 0; s.Stats().Compactions < 2; i++ {
+		if err := s.Append(ctx, "d", bs[i%len(bs)]); err != nil {
+			t.Fatal(err)
+		}
+		if i > 100 {
+			t.Fatal("no second compaction")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if u, err = openPath(t, path, Options{}).Load(ctx, "d"); err != nil {
 		t.Fatal(err)
 	}
 	storetest.CheckSame(t, want, u)

@@ -3,13 +3,24 @@
 //
 // # Layout
 //
-// Bucket "docs" holds one sub-bucket per document, keyed by the bytes of
-// its name. In it, key "snapshot" holds the merged state of everything
-// compacted so far, and each append is one log entry under an 8-byte
-// big-endian sequence number (the bucket's NextSequence), so that an
-// append writes a small value at the end of a B+tree instead of rewriting
-// the document. Load merges snapshot and log (crdt.MergeUpdates) into one
-// v1 update.
+// Each document is two buckets: logs/<name> holds its log, one entry per
+// append under an 8-byte big-endian sequence number (the bucket's
+// NextSequence), so that an append writes a small value at the end of a
+// B+tree instead of rewriting the document; snapshots/<name> holds, once
+// the document has been compacted, its snapshot: the state of every entry
+// the log no longer holds. Log and snapshot are kept apart so that an
+// append never rewrites a page holding snapshot bytes: what an append
+// costs does not depend on the size of the document (layout.go has the
+// details). Load merges snapshot and log (crdt.MergeUpdates) into one v1
+// update.
+//
+// The layout has a version, in meta/version (now 2). Open migrates a file
+// of layout 1 (snapshot and log entries in one bucket, docs/<name>, which
+// made every append rewrite the snapshot) in one transaction, before
+// anything else: a crash or a failure leaves the file as it was, and a
+// failure makes Open return it. Open refuses a file of any other version,
+// including newer ones, with an error naming it. Builds that know only
+// layout 1 refuse a migrated file the same way.
 //
 // # Group commit
 //
@@ -39,15 +50,24 @@
 // # Compaction
 //
 // When a document's log grows past Options.CompactCount entries or
-// Options.CompactBytes bytes, a compactor goroutine merges snapshot and
-// log at the byte level into a new snapshot; the writer swaps it in, and
-// deletes the merged entries, in one transaction, so that a crash leaves
-// either the old snapshot or the new one, each with exactly the entries
-// it does not cover. Appends go on meanwhile: the merge runs off the
-// writer, and one swap covers at most a few thresholds' worth of log.
-// Stored data that does not merge is left untouched: Load reports it as
-// storage.ErrCorrupt, and compaction of that document is retried only
-// after its log grows by another CompactCount entries.
+// Options.CompactBytes bytes, a compactor goroutine applies snapshot and
+// log to a fresh crdt.Doc (garbage collection on) and encodes its state as
+// the new snapshot; the writer swaps it in, and deletes the entries it
+// covers, in one transaction, so that a crash leaves either the old
+// snapshot or the new one, each with exactly the entries it does not
+// cover. Appends go on meanwhile: compaction runs off the writer, and one
+// swap covers at most a few thresholds' worth of log.
+//
+// Going through a document drops deleted content as Yjs's gc does (the
+// deleted items stay, as small deletion marks, so that replicas converge):
+// a document whose text was mostly deleted gets a snapshot about the size
+// of what is left, where merging the updates at the byte level would keep
+// every deleted character forever. A document with pending content
+// (updates whose dependencies were never stored) is merged at the byte
+// level instead, keeping every stored byte, until the missing updates
+// arrive. Stored data that does not decode is left untouched: Load reports
+// it as storage.ErrCorrupt, and compaction of that document is retried
+// only after its log grows by another CompactCount entries.
 //
 // # Limits
 //

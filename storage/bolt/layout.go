@@ -26,15 +26,20 @@ import (
 // rewrites a page that holds snapshot bytes. bbolt copies every page it
 // changes, up to the root: in layout 1 the snapshot was a value next to
 // the log entries (docs/<name>/snapshot), so the leaf an append changed
-// could be the one holding a multi-MiB snapshot, and every append wrote
-// it again, so that appends got slower as the snapshot grew (see
-// BenchmarkAppendLargeSnapshot). Keeping the snapshot as a value next to a "log" sub-bucket
-// would not help: the log bucket's header changes with every append, and
-// bbolt never splits a leaf of four keys or fewer.
-// Here an append changes only pages of logs/; a compaction rewrites the
-// document's own snapshot and nothing else (each snapshot has its own
-// bucket, so no two share a leaf; one under bbolt's inline limit, a
-// quarter page, is stored inline in its parent's leaf).
+// could be the one holding a multi-MiB snapshot, and appends got slower
+// as the snapshot grew (see BenchmarkAppendLargeSnapshot). Keeping the
+// snapshot as a value next to a "log" sub-bucket would not help: the log
+// bucket's header changes with every append, and bbolt never splits a
+// leaf of four keys or fewer. Here an append changes only pages of logs/,
+// and a compaction rewrites only the document's own snapshot, besides
+// small pages: each snapshot has its own bucket, so no two large ones
+// share a leaf (a snapshot under bbolt's inline limit, a quarter page, is
+// stored inline in the leaf of snapshots/).
+//
+// Two top-level trees rather than docs/<name>/{log,snapshot}: a bucket
+// that holds buckets always takes a page of its own, so the nested form
+// costs every document 4 KiB more (40 MB more for 10,000 small documents,
+// measured), while a small log bucket here is stored inline.
 //
 // Log keys only ever grow within a log bucket (bbolt keeps its sequence
 // across the deletions of compaction), so log buckets are filled at
@@ -197,7 +202,7 @@ type docState struct {
 	logBytes      int64
 
 	// compactRetryAt, when non-zero, is the log length at which a
-	// compaction that failed (the data did not merge) is tried again, so
+	// compaction that failed (the data did not decode) is tried again, so
 	// that a corrupt document is not re-read after every commit.
 	compactRetryAt int
 }
@@ -225,7 +230,7 @@ func scanDoc(d docBuckets) docState {
 // order, stopping after maxEntries log entries or once maxBytes have been
 // read (zero: no limit). It returns the sequence of the last entry read
 // (zero if none). Values are copied because bbolt's are valid only inside
-// the transaction, and merging happens outside it.
+// the transaction, and compacting happens outside it.
 func readDoc(d docBuckets, maxEntries int, maxBytes int64) (parts [][]byte, lastSeq uint64, logRead int, logBytes int64) {
 	if snap := d.snapshotValue(); snap != nil {
 		parts = append(parts, bytes.Clone(snap))

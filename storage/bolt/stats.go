@@ -15,7 +15,7 @@ type Stats struct {
 	// Compactions is the number of compacted logs swapped in.
 	Compactions uint64
 	// CompactionErrors is the number of compactions abandoned because the
-	// stored data did not merge (see storage.ErrCorrupt).
+	// stored data did not decode (see storage.ErrCorrupt).
 	CompactionErrors uint64
 }
 

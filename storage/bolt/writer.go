@@ -275,17 +275,21 @@ func (w *writer) commit(batch []*request, res *compactResult) {
 		return
 	}
 
+	// Counters first: a caller that reads Stats once its append returned
+	// sees it counted.
 	w.s.counters.commits.Add(1)
 	var acked uint64
 	for i, r := range live {
 		if answers[i] == nil && r.op == opAppend {
 			acked++
 		}
-		w.answer(r, answers[i])
 	}
 	w.s.counters.appends.Add(acked)
 	if swapped {
 		w.s.counters.compactions.Add(1)
+	}
+	for i, r := range live {
+		w.answer(r, answers[i])
 	}
 	for name, st := range bs {
 		if st == nil {
@@ -348,7 +352,7 @@ func (w *writer) needsCompaction(st *docState) bool {
 	return over && (st.compactRetryAt == 0 || st.logCount >= st.compactRetryAt)
 }
 
-// swap installs a finished compaction: the merged snapshot replaces the
+// swap installs a finished compaction: the new snapshot replaces the
 // old one and the log entries it covers are deleted, in the transaction
 // of the batch, so a crash leaves either the old or the new state.
 // Entries appended after the compactor read the log stay. ok reports

@@ -49,6 +49,19 @@ func (e *Editor) Append(t testing.TB, s string) []byte {
 	return e.Insert(t, e.text.Len(), s)
 }
 
+// Delete deletes length characters at index and returns the update.
+func (e *Editor) Delete(t testing.TB, index, length int) []byte {
+	t.Helper()
+	u, err := e.edit(func(txn *crdt.Transaction) error { return e.text.Delete(txn, index, length) })
+	if err == nil && u == nil {
+		err = errors.New("delete produced no update")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
 // Random makes one random edit (insert, delete or format) and returns the
 // update. It reports failure as an error, for use on other goroutines.
 func (e *Editor) Random(rng *rand.Rand) ([]byte, error) {
