@@ -12,7 +12,7 @@ import (
 // and integrated once the gap fills; so are deletes of unknown content.
 // origin is passed to update subscribers.
 func (d *Doc) ApplyUpdate(update []byte, origin any) (err error) {
-	u, err := decodeUpdate(update)
+	u, err := decodeUpdateOne(update)
 	if err != nil {
 		return err
 	}
@@ -36,7 +36,13 @@ func (d *Doc) ApplyUpdate(update []byte, origin any) (err error) {
 // the update filled a gap they waited for.
 func (d *Doc) applyDecoded(txn *Transaction, u *decodedUpdate) {
 	s := d.store
-	rest, restMissing := d.integrateStructs(txn, u.structs)
+	var rest map[uint64][]*Item
+	var restMissing map[uint64]uint64
+	if u.one != nil {
+		rest, restMissing = d.integrateClient(txn, u.oneClient, u.one)
+	} else {
+		rest, restMissing = d.integrateStructs(txn, u.structs)
+	}
 	retry := false
 	if s.pending != nil {
 		for client, clock := range s.pendingMissing {
@@ -57,7 +63,12 @@ func (d *Doc) applyDecoded(txn *Transaction, u *decodedUpdate) {
 		s.pending, s.pendingMissing = rest, restMissing
 	}
 
-	dsRest := d.applyDeleteSet(txn, u.ds)
+	var dsRest deleteSet
+	if u.dsOne {
+		d.applyDeleteRanges(txn, u.dsClient, u.dsRanges, &dsRest)
+	} else {
+		dsRest = d.applyDeleteSet(txn, u.ds)
+	}
 	if s.pendingDeletes != nil {
 		pending := s.pendingDeletes
 		s.pendingDeletes = nil
@@ -94,6 +105,11 @@ func (d *Doc) integrateStructs(txn *Transaction, structs map[uint64][]*Item) (re
 		return nil, nil
 	}
 	s := d.store
+	if len(structs) == 1 {
+		for client, list := range structs {
+			return d.integrateClient(txn, client, list)
+		}
+	}
 	refs := make(map[uint64]*clientRefs, len(structs))
 	ids := make([]uint64, 0, len(structs))
 	for client, list := range structs {
@@ -201,6 +217,37 @@ func (d *Doc) integrateStructs(txn *Transaction, structs map[uint64][]*Item) (re
 	}
 }
 
+// integrateClient is integrateStructs for an update with one client: no
+// other client of the update can fill a dependency, so structs integrate in
+// order until one has to wait, and it and the rest become pending.
+func (d *Doc) integrateClient(txn *Transaction, client uint64, list []*Item) (rest map[uint64][]*Item, missing map[uint64]uint64) {
+	s := d.store
+	local := s.state(client)
+	for i, head := range list {
+		if head.isSkip() {
+			continue
+		}
+		if local < head.id.Clock {
+			// A gap before this struct: wait for it.
+			return map[uint64][]*Item{client: slices.Clone(list[i:])}, map[uint64]uint64{client: head.id.Clock - 1}
+		}
+		if dep, ok := head.resolve(txn, s); !ok {
+			return map[uint64][]*Item{client: slices.Clone(list[i:])}, map[uint64]uint64{dep: s.state(dep)}
+		}
+		if offset := local - head.id.Clock; offset < uint64(head.length) {
+			if head.isGC() && offset > 0 {
+				// As Yjs's GC.integrate: drop the part already known.
+				head.id.Clock += offset
+				head.length -= int(offset)
+				offset = 0
+			}
+			head.integrate(txn, int(offset))
+			local = head.id.Clock + uint64(head.length)
+		}
+	}
+	return nil, nil
+}
+
 // sliceStruct returns a copy of an unintegrated struct without its first
 // diff units, as the encoder would describe it from that offset.
 func sliceStruct(it *Item, diff int) *Item {
@@ -223,6 +270,7 @@ func copyContent(c content) content {
 	switch x := c.(type) {
 	case *contentString:
 		cp := *x
+		cp.capa = 0 // the spare buffer stays the original's
 		return &cp
 	case *contentDeleted:
 		cp := *x
@@ -238,44 +286,54 @@ func copyContent(c content) content {
 // applyDeleteSet deletes the ranges of ds that the store holds and returns
 // the ranges it does not hold yet.
 func (d *Doc) applyDeleteSet(txn *Transaction, ds deleteSet) deleteSet {
-	s := d.store
 	var unapplied deleteSet
+	if len(ds) == 1 {
+		for client, rs := range ds {
+			d.applyDeleteRanges(txn, client, rs, &unapplied)
+		}
+		return unapplied
+	}
 	for _, client := range sortedClientsDesc(ds) {
-		state := s.state(client)
-		for _, r := range ds[client] {
-			clock, end := r.clock, r.clock+r.len
-			if clock >= state {
-				unapplied.add(client, clock, end-clock)
-				continue
+		d.applyDeleteRanges(txn, client, ds[client], &unapplied)
+	}
+	return unapplied
+}
+
+// applyDeleteRanges deletes client's ranges rs where the store holds them
+// and adds the rest to unapplied.
+func (d *Doc) applyDeleteRanges(txn *Transaction, client uint64, rs []idRange, unapplied *deleteSet) {
+	s := d.store
+	state := s.state(client)
+	for _, r := range rs {
+		clock, end := r.clock, r.clock+r.len
+		if clock >= state {
+			unapplied.add(client, clock, end-clock)
+			continue
+		}
+		if state < end {
+			unapplied.add(client, state, end-state)
+		}
+		l := s.list(client)
+		i := findIndex(l, clock)
+		st := l.at(i)
+		if !st.deleted() && st.id.Clock < clock {
+			right := st.split(txn, int(clock-st.id.Clock))
+			l.insert(i+1, right)
+			i++
+		}
+		for i < l.len() {
+			st = l.at(i)
+			i++
+			if st.id.Clock >= end {
+				break
 			}
-			if state < end {
-				unapplied.add(client, state, end-state)
-			}
-			structs := s.clients[client]
-			i := findIndex(structs, clock)
-			st := structs[i]
-			if !st.deleted() && st.id.Clock < clock {
-				right := st.split(txn, int(clock-st.id.Clock))
-				structs = slices.Insert(structs, i+1, right)
-				s.clients[client] = structs
-				i++
-			}
-			for i < len(structs) {
-				st = structs[i]
-				i++
-				if st.id.Clock >= end {
-					break
+			if !st.deleted() {
+				if end < st.id.Clock+uint64(st.length) {
+					right := st.split(txn, int(end-st.id.Clock))
+					l.insert(i, right)
 				}
-				if !st.deleted() {
-					if end < st.id.Clock+uint64(st.length) {
-						right := st.split(txn, int(end-st.id.Clock))
-						structs = slices.Insert(structs, i, right)
-						s.clients[client] = structs
-					}
-					st.delete(txn)
-				}
+				st.delete(txn)
 			}
 		}
 	}
-	return unapplied
 }

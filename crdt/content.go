@@ -1,6 +1,8 @@
 package crdt
 
 import (
+	"unsafe"
+
 	"github.com/quirehq/quire/crdt/lib0"
 )
 
@@ -167,9 +169,13 @@ func (c *contentFormat) write(e *lib0.Encoder, offset int) {
 func (c *contentFormat) values() []any { return nil }
 
 // contentString is a run of text. n caches its length in UTF-16 units.
+// When capa > len(s), s is the start of a buffer of capa bytes whose tail
+// this content alone may fill (see mergeWith): typing appends to one run
+// without copying it each time.
 type contentString struct {
-	s string
-	n int
+	s    string
+	n    int
+	capa int
 }
 
 func newContentString(s string) *contentString {
@@ -197,12 +203,24 @@ func splitString(s string, n, offset int) (left, right string) {
 func (c *contentString) splice(offset int) content {
 	l, r := splitString(c.s, c.n, offset)
 	right := &contentString{s: r, n: c.n - offset}
-	c.s, c.n = l, offset
+	// The bytes after l now belong to right: no more appending in place.
+	c.s, c.n, c.capa = l, offset, 0
 	return right
 }
 func (c *contentString) mergeWith(right content) bool {
 	r := right.(*contentString)
-	c.s += r.s
+	n := len(c.s) + len(r.s)
+	switch {
+	case n <= c.capa:
+		p := unsafe.StringData(c.s)
+		copy(unsafe.Slice(p, c.capa)[len(c.s):], r.s)
+		c.s = unsafe.String(p, n)
+	default:
+		b := make([]byte, n, max(2*n, 16))
+		copy(b, c.s)
+		copy(b[len(c.s):], r.s)
+		c.s, c.capa = unsafe.String(&b[0], n), cap(b)
+	}
 	c.n += r.n
 	return true
 }
@@ -287,7 +305,7 @@ func (c *contentType) delete(txn *Transaction) {
 			txn.mergeStructs = append(txn.mergeStructs, it)
 		}
 	}
-	delete(txn.changed, c.b)
+	txn.removeChanged(c.b)
 }
 
 func (c *contentType) gc(s *structStore) {

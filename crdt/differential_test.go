@@ -104,7 +104,8 @@ func runScenario(t *testing.T, script []byte) {
 		switch l.Kind {
 		case "init":
 			for _, c := range l.Clients {
-				sd := &scenarioDoc{doc: crdt.NewDoc(crdt.Options{ClientID: c, KeepDeleted: !l.GC})}
+				sd := &scenarioDoc{doc: crdt.NewDoc(crdt.Options{KeepDeleted: !l.GC})}
+				sd.doc.SetClientID(c) // may be 0, which Options reads as "pick one"
 				sd.doc.OnUpdate(func(u []byte, origin any) {
 					if origin == "local" {
 						sd.updates = append(sd.updates, u)

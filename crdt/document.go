@@ -3,6 +3,8 @@ package crdt
 import (
 	"math/rand/v2"
 	"slices"
+
+	"github.com/quirehq/quire/crdt/lib0"
 )
 
 // Options configures a Doc. The zero value is a document with a random
@@ -31,6 +33,10 @@ type Doc struct {
 	txn   *Transaction   // the open transaction, if any
 	queue []*Transaction // transactions awaiting clean-up, in order
 	spare *Transaction   // a recycled transaction
+
+	enc            *lib0.Encoder // scratch encoder for updates
+	scratchClients []uint64
+	encodeHint     int // size of the last full state encoding
 
 	updateSubs []subscription[func(update []byte, origin any)]
 	afterTxn   []subscription[func(*Transaction)]
@@ -178,3 +184,8 @@ func (d *Doc) RootKind(name string) (Kind, bool) {
 	}
 	return 0, false
 }
+
+// SetClientID changes the ID this replica's future edits are made under.
+// It exists for replicas that must use a specific ID, including 0, which
+// Options.ClientID cannot express (zero there means "pick one").
+func (d *Doc) SetClientID(id uint64) { d.clientID = id }

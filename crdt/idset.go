@@ -31,8 +31,22 @@ func (ds *deleteSet) add(client, clock, length uint64) {
 // sortAndMerge sorts every client's ranges and merges overlapping or
 // adjacent ones.
 func (ds deleteSet) sortAndMerge() {
-	for client, rs := range ds {
-		if len(rs) > 1 {
+	for client := range ds {
+		ds.sortAndMergeClient(client)
+	}
+}
+
+// sortAndMergeClients is sortAndMerge for the listed clients only.
+func (ds deleteSet) sortAndMergeClients(clients []uint64) {
+	for _, client := range clients {
+		ds.sortAndMergeClient(client)
+	}
+}
+
+func (ds deleteSet) sortAndMergeClient(client uint64) {
+	rs := ds[client]
+	if len(rs) > 1 {
+		{
 			slices.SortFunc(rs, func(a, b idRange) int {
 				switch {
 				case a.clock < b.clock:
@@ -123,47 +137,110 @@ func (ds deleteSet) write(e *lib0.Encoder) {
 	}
 }
 
+// writeClients writes the (sorted) delete set of the listed clients, which
+// must include every client with ranges, in update format v1. scratch is
+// used to sort them and returned for reuse.
+func (ds deleteSet) writeClients(e *lib0.Encoder, clients []uint64, scratch []uint64) []uint64 {
+	cs := scratch[:0]
+	for _, c := range clients {
+		if len(ds[c]) > 0 {
+			cs = append(cs, c)
+		}
+	}
+	if len(cs) > 1 {
+		sortDesc(cs)
+	}
+	e.WriteVarUint(uint64(len(cs)))
+	for _, client := range cs {
+		rs := ds[client]
+		e.WriteVarUint(client)
+		e.WriteVarUint(uint64(len(rs)))
+		for _, r := range rs {
+			e.WriteVarUint(r.clock)
+			e.WriteVarUint(r.len)
+		}
+	}
+	return cs
+}
+
 // readDeleteSet decodes a v1 delete set.
 func readDeleteSet(d *lib0.Decoder) (deleteSet, error) {
 	n, err := d.ReadVarUint()
 	if err != nil {
 		return nil, err
 	}
+	return readDeleteSetClients(d, n)
+}
+
+// readDeleteSetInto decodes the delete set of an update into u: a delete
+// set of one client goes to u.dsClient/u.dsRanges without a map.
+func readDeleteSetInto(d *lib0.Decoder, u *decodedUpdate) error {
+	n, err := d.ReadVarUint()
+	if err != nil {
+		return err
+	}
+	if n == 1 && n <= uint64(d.Remaining()) {
+		client, rs, err := readDeleteRanges(d)
+		if err != nil {
+			return err
+		}
+		u.dsOne, u.dsClient, u.dsRanges = true, client, rs
+		return nil
+	}
+	u.ds, err = readDeleteSetClients(d, n)
+	return err
+}
+
+// readDeleteSetClients decodes the n client entries of a v1 delete set.
+func readDeleteSetClients(d *lib0.Decoder, n uint64) (deleteSet, error) {
 	// Each client entry takes at least two bytes.
 	if n > uint64(d.Remaining()) {
 		return nil, lib0.ErrLengthExceedsInput
 	}
+	if n == 0 {
+		return nil, nil
+	}
 	ds := make(deleteSet, n)
 	for i := uint64(0); i < n; i++ {
-		client, err := d.ReadVarUint()
+		client, rs, err := readDeleteRanges(d)
 		if err != nil {
 			return nil, err
-		}
-		count, err := d.ReadVarUint()
-		if err != nil {
-			return nil, err
-		}
-		if count > uint64(d.Remaining())/2 {
-			return nil, lib0.ErrLengthExceedsInput
-		}
-		rs := make([]idRange, 0, count)
-		for j := uint64(0); j < count; j++ {
-			clock, err := d.ReadVarUint()
-			if err != nil {
-				return nil, err
-			}
-			length, err := d.ReadVarUint()
-			if err != nil {
-				return nil, err
-			}
-			if clock+length > maxClock {
-				return nil, errClockOverflow
-			}
-			if length > 0 {
-				rs = append(rs, idRange{clock, length})
-			}
 		}
 		ds[client] = append(ds[client], rs...)
 	}
 	return ds, nil
+}
+
+// readDeleteRanges decodes one client entry of a v1 delete set, dropping
+// empty ranges.
+func readDeleteRanges(d *lib0.Decoder) (uint64, []idRange, error) {
+	client, err := d.ReadVarUint()
+	if err != nil {
+		return 0, nil, err
+	}
+	count, err := d.ReadVarUint()
+	if err != nil {
+		return 0, nil, err
+	}
+	if count > uint64(d.Remaining())/2 {
+		return 0, nil, lib0.ErrLengthExceedsInput
+	}
+	rs := make([]idRange, 0, count)
+	for j := uint64(0); j < count; j++ {
+		clock, err := d.ReadVarUint()
+		if err != nil {
+			return 0, nil, err
+		}
+		length, err := d.ReadVarUint()
+		if err != nil {
+			return 0, nil, err
+		}
+		if clock+length > maxClock {
+			return 0, nil, errClockOverflow
+		}
+		if length > 0 {
+			rs = append(rs, idRange{clock, length})
+		}
+	}
+	return client, rs, nil
 }

@@ -1,12 +1,133 @@
 package crdt
 
-import "slices"
+// structList is one client's structs in clock order, kept in a gap buffer:
+// the logical sequence is a[:gap] followed by a[gap+gapLen:]. Splits and
+// merges happen near the previous edit, so moving the gap is short where a
+// flat slice would move the whole tail for each of them; appends (new
+// content) go to the physical end, which is always the logical end.
+type structList struct {
+	a           []slot
+	gap, gapLen int
+	// hint is the index findIndex found last, tried first next time.
+	hint int
+}
+
+// slot is a struct with its (immutable) first clock, so that searching by
+// clock reads only the list, not the items.
+type slot struct {
+	it    *Item
+	clock uint64
+}
+
+func (l *structList) len() int {
+	if l == nil {
+		return 0
+	}
+	return len(l.a) - l.gapLen
+}
+
+func (l *structList) at(i int) *Item {
+	if i < l.gap {
+		return l.a[i].it
+	}
+	return l.a[i+l.gapLen].it
+}
+
+func (l *structList) clockAt(i int) uint64 {
+	if i < l.gap {
+		return l.a[i].clock
+	}
+	return l.a[i+l.gapLen].clock
+}
+
+// tailGap reports whether the gap is at the logical end.
+func (l *structList) tailGap() bool { return l.gapLen > 0 && l.gap+l.gapLen == len(l.a) }
+
+func (l *structList) last() *Item {
+	if l.tailGap() {
+		return l.a[l.gap-1].it
+	}
+	return l.a[len(l.a)-1].it
+}
+
+func (l *structList) push(it *Item) {
+	if l.tailGap() {
+		l.a[l.gap] = slot{it, it.id.Clock}
+		l.gap++
+		l.gapLen--
+		return
+	}
+	l.a = append(l.a, slot{it, it.id.Clock})
+}
+
+// moveGap moves the gap to logical position p.
+func (l *structList) moveGap(p int) {
+	g, k := l.gap, l.gapLen
+	if k == 0 {
+		l.gap = p
+		return
+	}
+	switch {
+	case p < g:
+		copy(l.a[p+k:g+k], l.a[p:g])
+		clear(l.a[p:min(g, p+k)])
+	case p > g:
+		copy(l.a[g:p], l.a[g+k:p+k])
+		clear(l.a[max(g+k, p) : p+k])
+	}
+	l.gap = p
+}
+
+// insert puts it at logical position i.
+func (l *structList) insert(i int, it *Item) {
+	n := l.len()
+	if i == n {
+		l.push(it)
+		return
+	}
+	if l.gapLen == 0 {
+		// Grow, opening a gap at i.
+		k := max(32, n/16)
+		a := make([]slot, n+k, n+k+n/8)
+		copy(a, l.a[:i])
+		copy(a[i+k:], l.a[i:])
+		l.a, l.gap, l.gapLen = a, i, k
+	} else {
+		l.moveGap(i)
+	}
+	l.a[l.gap] = slot{it, it.id.Clock}
+	l.gap++
+	l.gapLen--
+}
+
+// remove deletes k structs from logical position i.
+func (l *structList) remove(i, k int) {
+	if i+k == l.len() && l.gap <= i && !l.tailGap() {
+		clear(l.a[len(l.a)-k:])
+		l.a = l.a[:len(l.a)-k]
+		return
+	}
+	if l.gapLen > 0 && i+k == l.gap {
+		// Right before the gap: widen it.
+		clear(l.a[i:l.gap])
+		l.gap = i
+		l.gapLen += k
+		return
+	}
+	l.moveGap(i)
+	clear(l.a[l.gap+l.gapLen : l.gap+l.gapLen+k])
+	l.gapLen += k
+}
 
 // structStore holds every struct of a document, per client, sorted by clock
 // and contiguous from clock 0. It also keeps what arrived too early: structs
 // whose dependencies are missing and deletes of content not yet seen.
 type structStore struct {
-	clients map[uint64][]*Item
+	clients map[uint64]*structList
+	// lastClient/lastList cache the most recent lookup: most documents
+	// have one active client.
+	lastClient uint64
+	lastList   *structList
 	// pending holds decoded structs that could not be integrated yet, per
 	// client, sorted by clock, possibly with gaps.
 	pending map[uint64][]*Item
@@ -18,24 +139,36 @@ type structStore struct {
 }
 
 func newStructStore() *structStore {
-	return &structStore{clients: make(map[uint64][]*Item)}
+	return &structStore{clients: make(map[uint64]*structList)}
+}
+
+// list returns client's structs, or nil.
+func (s *structStore) list(client uint64) *structList {
+	if s.lastList != nil && s.lastClient == client {
+		return s.lastList
+	}
+	l := s.clients[client]
+	if l != nil {
+		s.lastClient, s.lastList = client, l
+	}
+	return l
 }
 
 // state returns the next expected clock of client.
 func (s *structStore) state(client uint64) uint64 {
-	structs := s.clients[client]
-	if len(structs) == 0 {
+	l := s.list(client)
+	if l.len() == 0 {
 		return 0
 	}
-	last := structs[len(structs)-1]
+	last := l.last()
 	return last.id.Clock + uint64(last.length)
 }
 
 // stateVector returns the state of every client.
 func (s *structStore) stateVector() StateVector {
 	sv := make(StateVector, len(s.clients))
-	for client, structs := range s.clients {
-		last := structs[len(structs)-1]
+	for client, l := range s.clients {
+		last := l.last()
 		sv[client] = last.id.Clock + uint64(last.length)
 	}
 	return sv
@@ -43,9 +176,9 @@ func (s *structStore) stateVector() StateVector {
 
 // add appends a freshly integrated struct to its client's list.
 func (s *structStore) add(txn *Transaction, it *Item) {
-	structs := s.clients[it.id.Client]
-	if n := len(structs); n > 0 {
-		last := structs[n-1]
+	l := s.list(it.id.Client)
+	if l.len() > 0 {
+		last := l.last()
 		if last.id.Clock+uint64(last.length) != it.id.Clock {
 			panic(errInternal)
 		}
@@ -53,64 +186,96 @@ func (s *structStore) add(txn *Transaction, it *Item) {
 		panic(errInternal)
 	}
 	txn.noteBefore(it.id.Client, it.id.Clock)
-	s.clients[it.id.Client] = append(structs, it)
+	if l == nil {
+		l = &structList{}
+		s.clients[it.id.Client] = l
+		s.lastClient, s.lastList = it.id.Client, l
+	}
+	l.push(it)
 }
 
 // findIndex returns the index of the struct holding clock. It starts at a
 // guess from the clock's relative position, which is exact for clients whose
 // structs have similar sizes, then bisects.
-func findIndex(structs []*Item, clock uint64) int {
-	right := len(structs) - 1
+func findIndex(l *structList, clock uint64) int {
+	right := l.len() - 1
 	if right < 0 {
 		return -1
 	}
-	last := structs[right]
-	if last.id.Clock == clock {
-		return right
-	}
-	end := last.id.Clock + uint64(last.length)
-	if clock >= end {
+	last := l.last()
+	if clock >= last.id.Clock {
+		if clock < last.id.Clock+uint64(last.length) {
+			return right
+		}
 		return -1
 	}
-	left := 0
-	mid := int(float64(clock) / float64(end) * float64(right))
-	for left <= right {
-		st := structs[mid]
-		if st.id.Clock <= clock {
-			if clock < st.id.Clock+uint64(st.length) {
-				return mid
+	// Structs are contiguous: struct i covers [clockAt(i), clockAt(i+1)).
+	// Searches tend to land near the previous one (sweeps over sorted
+	// ranges): look around the hint first, and narrow the bisection by it.
+	// The answer is the last index in [0, right) whose clock is <= clock.
+	lo, hi := 0, right
+	if h := l.hint; h < right {
+		if l.clockAt(h) <= clock {
+			lo = h
+			for i := h + 1; i < min(h+4, right); i++ {
+				if l.clockAt(i) > clock {
+					l.hint = i - 1
+					return i - 1
+				}
+				lo = i
 			}
-			left = mid + 1
+			if clock < l.clockAt(min(h+4, right)) {
+				l.hint = lo
+				return lo
+			}
 		} else {
-			right = mid - 1
+			hi = h - 1
+			for i := h - 1; i > max(h-4, 0); i-- {
+				if l.clockAt(i) <= clock {
+					l.hint = i
+					return i
+				}
+				hi = i - 1
+			}
 		}
-		mid = int(uint(left+right) >> 1)
 	}
-	return -1
+	for lo < hi {
+		mid := int(uint(lo+hi+1) >> 1)
+		if l.clockAt(mid) <= clock {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	if l.clockAt(lo) > clock {
+		return -1
+	}
+	l.hint = lo
+	return lo
 }
 
 // find returns the struct holding id, which must exist.
 func (s *structStore) find(id ID) *Item {
-	structs := s.clients[id.Client]
-	i := findIndex(structs, id.Clock)
+	l := s.list(id.Client)
+	i := findIndex(l, id.Clock)
 	if i < 0 {
 		panic(errInternal)
 	}
-	return structs[i]
+	return l.at(i)
 }
 
 // findIndexCleanStart returns the index of the struct starting exactly at
 // clock, splitting an item when clock falls inside it.
 func (s *structStore) findIndexCleanStart(txn *Transaction, client uint64, clock uint64) int {
-	structs := s.clients[client]
-	i := findIndex(structs, clock)
+	l := s.list(client)
+	i := findIndex(l, clock)
 	if i < 0 {
 		panic(errInternal)
 	}
-	st := structs[i]
+	st := l.at(i)
 	if st.id.Clock < clock && !st.isGC() {
 		right := st.split(txn, int(clock-st.id.Clock))
-		s.clients[client] = slices.Insert(structs, i+1, right)
+		l.insert(i+1, right)
 		return i + 1
 	}
 	return i
@@ -119,20 +284,20 @@ func (s *structStore) findIndexCleanStart(txn *Transaction, client uint64, clock
 // itemCleanStart returns the item starting at id, splitting if needed.
 func (s *structStore) itemCleanStart(txn *Transaction, id ID) *Item {
 	i := s.findIndexCleanStart(txn, id.Client, id.Clock)
-	return s.clients[id.Client][i]
+	return s.list(id.Client).at(i)
 }
 
 // itemCleanEnd returns the item ending at id, splitting if needed.
 func (s *structStore) itemCleanEnd(txn *Transaction, id ID) *Item {
-	structs := s.clients[id.Client]
-	i := findIndex(structs, id.Clock)
+	l := s.list(id.Client)
+	i := findIndex(l, id.Clock)
 	if i < 0 {
 		panic(errInternal)
 	}
-	st := structs[i]
+	st := l.at(i)
 	if id.Clock != st.id.Clock+uint64(st.length)-1 && !st.isGC() {
 		right := st.split(txn, int(id.Clock-st.id.Clock)+1)
-		s.clients[id.Client] = slices.Insert(structs, i+1, right)
+		l.insert(i+1, right)
 	}
 	return st
 }
@@ -145,16 +310,15 @@ func (s *structStore) iterate(txn *Transaction, client uint64, clock, length uin
 	}
 	end := clock + length
 	i := s.findIndexCleanStart(txn, client, clock)
+	l := s.list(client)
 	for {
-		structs := s.clients[client]
-		st := structs[i]
+		st := l.at(i)
 		i++
 		if end < st.id.Clock+uint64(st.length) {
 			s.findIndexCleanStart(txn, client, end)
 		}
 		f(st)
-		structs = s.clients[client]
-		if i >= len(structs) || structs[i].id.Clock >= end {
+		if i >= l.len() || l.at(i).id.Clock >= end {
 			return
 		}
 	}

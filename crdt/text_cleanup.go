@@ -136,12 +136,12 @@ func cleanupFormattingAfterTransaction(txn *Transaction) {
 	// Which texts received format items does not depend on the order
 	// clients are visited in; a fixed order keeps runs reproducible.
 	clients := make([]uint64, 0, len(txn.before))
-	for client := range txn.before {
-		clients = append(clients, client)
+	for _, cc := range txn.before {
+		clients = append(clients, cc.client)
 	}
 	slices.Sort(clients)
 	for _, client := range clients {
-		before, after := txn.before[client], s.state(client)
+		before, after := txn.beforeClock(client), s.state(client)
 		if after <= before {
 			continue
 		}

@@ -15,16 +15,20 @@ type Transaction struct {
 	origin any
 	local  bool
 	// before records, for each client whose state this transaction
-	// advanced, its clock when the transaction started.
-	before    map[uint64]uint64
+	// advanced, its clock when the transaction started, in the order the
+	// clients were first touched. beforeIdx indexes it once it is long.
+	before    clockList
+	beforeIdx map[uint64]int
 	deleteSet deleteSet
 	// deleteOrder lists the clients of deleteSet in the order they first
 	// received a deletion (Yjs's delete set is an insertion-ordered Map,
 	// and the formatting clean-up visits deletions in that order).
 	deleteOrder  []uint64
 	mergeStructs []*Item
-	// changed holds the types whose content changed.
-	changed map[*branch]struct{}
+	// changed holds the types whose content changed, without repeats;
+	// changedIdx indexes it once it is long.
+	changed    []*branch
+	changedIdx map[*branch]int
 	// needFormattingCleanup is set when a remote change touched formatted
 	// text, which Yjs answers with a local clean-up transaction.
 	needFormattingCleanup bool
@@ -42,22 +46,60 @@ func (txn *Transaction) Local() bool { return txn.local }
 
 // addDelete records a deleted range in the transaction's delete set.
 func (txn *Transaction) addDelete(client, clock, length uint64) {
-	if _, ok := txn.deleteSet[client]; !ok {
+	if rs, ok := txn.deleteSet[client]; !ok || len(rs) == 0 {
+		// (Entries kept empty by recycle count as absent.)
 		txn.deleteOrder = append(txn.deleteOrder, client)
 	}
 	txn.deleteSet.add(client, clock, length)
 }
 
+// clientClock is a client's clock.
+type clientClock struct{ client, clock uint64 }
+
+// clockList maps clients to clocks; it is short (usually one client).
+type clockList []clientClock
+
+// indexThreshold is the length from which the small lists of a
+// transaction get a map index.
+const indexThreshold = 16
+
+func (txn *Transaction) beforeIndex(client uint64) int {
+	if txn.beforeIdx != nil {
+		if i, ok := txn.beforeIdx[client]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range txn.before {
+		if txn.before[i].client == client {
+			return i
+		}
+	}
+	return -1
+}
+
 func (txn *Transaction) noteBefore(client, clock uint64) {
-	if _, ok := txn.before[client]; !ok {
-		txn.before[client] = clock
+	if n := len(txn.before); n > 0 && txn.before[n-1].client == client {
+		return
+	}
+	if txn.beforeIndex(client) >= 0 {
+		return
+	}
+	txn.before = append(txn.before, clientClock{client, clock})
+	if txn.beforeIdx != nil {
+		txn.beforeIdx[client] = len(txn.before) - 1
+	} else if len(txn.before) > indexThreshold {
+		txn.beforeIdx = make(map[uint64]int, len(txn.before))
+		for i, cc := range txn.before {
+			txn.beforeIdx[cc.client] = i
+		}
 	}
 }
 
 // beforeClock returns client's clock at the start of the transaction.
 func (txn *Transaction) beforeClock(client uint64) uint64 {
-	if c, ok := txn.before[client]; ok {
-		return c
+	if i := txn.beforeIndex(client); i >= 0 {
+		return txn.before[i].clock
 	}
 	return txn.doc.store.state(client)
 }
@@ -67,18 +109,62 @@ func (txn *Transaction) beforeClock(client uint64) uint64 {
 func (txn *Transaction) addChanged(b *branch) {
 	it := b.item
 	if it == nil || (it.id.Clock < txn.beforeClock(it.id.Client) && !it.deleted()) {
-		txn.changed[b] = struct{}{}
+		if txn.changedIndex(b) >= 0 {
+			return
+		}
+		txn.changed = append(txn.changed, b)
+		if txn.changedIdx != nil {
+			txn.changedIdx[b] = len(txn.changed) - 1
+		} else if len(txn.changed) > indexThreshold {
+			txn.changedIdx = make(map[*branch]int, len(txn.changed))
+			for i, c := range txn.changed {
+				txn.changedIdx[c] = i
+			}
+		}
 	}
+}
+
+func (txn *Transaction) changedIndex(b *branch) int {
+	if txn.changedIdx != nil {
+		if i, ok := txn.changedIdx[b]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, c := range txn.changed {
+		if c == b {
+			return i
+		}
+	}
+	return -1
+}
+
+// removeChanged forgets that b changed.
+func (txn *Transaction) removeChanged(b *branch) {
+	i := txn.changedIndex(b)
+	if i < 0 {
+		return
+	}
+	last := len(txn.changed) - 1
+	if txn.changedIdx != nil {
+		delete(txn.changedIdx, b)
+		if i != last {
+			txn.changedIdx[txn.changed[last]] = i
+		}
+	}
+	txn.changed[i] = txn.changed[last]
+	txn.changed[last] = nil
+	txn.changed = txn.changed[:last]
 }
 
 // hasChanges reports whether the transaction changed anything that an
 // update would carry.
 func (txn *Transaction) hasChanges() bool {
-	if len(txn.deleteSet) > 0 {
+	if len(txn.deleteOrder) > 0 {
 		return true
 	}
-	for client, clock := range txn.before {
-		if txn.doc.store.state(client) != clock {
+	for _, cc := range txn.before {
+		if txn.doc.store.state(cc.client) != cc.clock {
 			return true
 		}
 	}
@@ -111,7 +197,7 @@ func (d *Doc) newTransaction(origin any, local bool) *Transaction {
 	txn := d.spare
 	d.spare = nil
 	if txn == nil {
-		txn = &Transaction{before: make(map[uint64]uint64), changed: make(map[*branch]struct{})}
+		txn = &Transaction{}
 	}
 	txn.doc, txn.origin, txn.local = d, origin, local
 	return txn
@@ -120,10 +206,27 @@ func (d *Doc) newTransaction(origin any, local bool) *Transaction {
 // recycle keeps one transaction's maps for the next, sparing allocations
 // on the hot path of one small transaction after another.
 func (d *Doc) recycle(txn *Transaction) {
-	clear(txn.before)
+	txn.before = txn.before[:0]
+	txn.beforeIdx = nil
 	clear(txn.changed)
-	txn.deleteSet = nil
+	txn.changed = txn.changed[:0]
+	txn.changedIdx = nil
+	if len(txn.deleteSet) <= 4 {
+		// Keep the map and the range slices; empty entries count as absent.
+		// Entries of clients not in deleteOrder are empty already.
+		for _, client := range txn.deleteOrder {
+			if rs := txn.deleteSet[client]; cap(rs) <= 64 {
+				txn.deleteSet[client] = rs[:0]
+			} else {
+				// Do not hold on to a large one.
+				txn.deleteSet[client] = nil
+			}
+		}
+	} else {
+		txn.deleteSet = nil
+	}
 	txn.deleteOrder = txn.deleteOrder[:0]
+	clear(txn.mergeStructs)
 	txn.mergeStructs = txn.mergeStructs[:0]
 	txn.needFormattingCleanup = false
 	txn.origin = nil
@@ -144,13 +247,13 @@ func (d *Doc) cleanupQueue() {
 // merging of structs and the update event, in Yjs's order.
 func (d *Doc) cleanup(txn *Transaction) {
 	s := d.store
-	txn.deleteSet.sortAndMerge()
+	txn.deleteSet.sortAndMergeClients(txn.deleteOrder)
 
 	// Observer phase. Remote changes to formatted text need a clean-up of
 	// redundant formatting, which runs as its own local transaction now and
 	// is cleaned up after this one.
 	if !txn.local {
-		for b := range txn.changed {
+		for _, b := range txn.changed {
 			if b.item != nil && b.item.deleted() {
 				continue
 			}
@@ -170,38 +273,38 @@ func (d *Doc) cleanup(txn *Transaction) {
 	}
 
 	if d.gc {
-		d.gcDeleteSet(txn.deleteSet)
+		d.gcDeleteSet(txn.deleteSet, txn.deleteOrder)
 	}
-	d.mergeDeleteSet(txn.deleteSet)
+	d.mergeDeleteSet(txn.deleteSet, txn.deleteOrder)
 
-	for client, beforeClock := range txn.before {
-		structs := s.clients[client]
+	for _, cc := range txn.before {
+		client, beforeClock := cc.client, cc.clock
 		if s.state(client) == beforeClock {
 			continue
 		}
-		first := max(findIndex(structs, beforeClock), 1)
-		for i := len(structs) - 1; i >= first; {
-			i -= 1 + d.mergeWithLefts(client, i)
-			structs = s.clients[client]
+		l := s.list(client)
+		first := max(findIndex(l, beforeClock), 1)
+		for i := l.len() - 1; i >= first; {
+			i -= 1 + d.mergeWithLefts(l, i)
 		}
 	}
 	for i := len(txn.mergeStructs) - 1; i >= 0; i-- {
 		id := txn.mergeStructs[i].id
-		structs := s.clients[id.Client]
-		pos := findIndex(structs, id.Clock)
+		l := s.list(id.Client)
+		pos := findIndex(l, id.Clock)
 		if pos < 0 {
 			continue
 		}
-		if pos+1 < len(structs) && d.mergeWithLefts(id.Client, pos+1) > 1 {
+		if pos+1 < l.len() && d.mergeWithLefts(l, pos+1) > 1 {
 			continue
 		}
 		if pos > 0 {
-			d.mergeWithLefts(id.Client, pos)
+			d.mergeWithLefts(l, pos)
 		}
 	}
 
 	if !txn.local {
-		if before, ok := txn.before[d.clientID]; ok && s.state(d.clientID) != before {
+		if i := txn.beforeIndex(d.clientID); i >= 0 && s.state(d.clientID) != txn.before[i].clock {
 			// Another replica uses our client ID; pick a new one, as Yjs does.
 			d.clientID = uint64(rand.Uint32())
 		}
@@ -216,33 +319,54 @@ func (d *Doc) cleanup(txn *Transaction) {
 
 // encodeTransaction encodes what txn changed as a v1 update.
 func (d *Doc) encodeTransaction(txn *Transaction) []byte {
-	e := lib0.NewEncoder(32)
+	e := d.scratchEncoder()
 	s := d.store
-	clients := make([]uint64, 0, len(txn.before))
-	for client, clock := range txn.before {
-		if s.state(client) > clock {
-			clients = append(clients, client)
+	clients := d.scratchClients[:0]
+	for _, cc := range txn.before {
+		if s.state(cc.client) > cc.clock {
+			clients = append(clients, cc.client)
 		}
 	}
 	sortDesc(clients)
 	e.WriteVarUint(uint64(len(clients)))
 	for _, client := range clients {
-		writeClientStructs(e, s.clients[client], client, txn.before[client])
+		writeClientStructs(e, s.list(client), client, txn.beforeClock(client))
 	}
-	txn.deleteSet.write(e)
-	return e.Bytes()
+	d.scratchClients = txn.deleteSet.writeClients(e, txn.deleteOrder, clients[:0])
+	return d.takeEncoded(e)
+}
+
+// scratchEncoder returns the document's reusable encoder, emptied.
+func (d *Doc) scratchEncoder() *lib0.Encoder {
+	if d.enc == nil {
+		d.enc = lib0.NewEncoder(1024)
+	}
+	d.enc.Reset()
+	return d.enc
+}
+
+// takeEncoded returns a copy of what e holds, of exact size, and lets the
+// scratch encoder's buffer go when it grew large.
+func (d *Doc) takeEncoded(e *lib0.Encoder) []byte {
+	out := make([]byte, e.Len())
+	copy(out, e.Bytes())
+	if e.Len() > 64<<10 && e == d.enc {
+		d.enc = nil
+	}
+	return out
 }
 
 // gcDeleteSet replaces the content of deleted items with their length.
-func (d *Doc) gcDeleteSet(ds deleteSet) {
+func (d *Doc) gcDeleteSet(ds deleteSet, clients []uint64) {
 	s := d.store
-	for client, ranges := range ds {
+	for _, client := range clients {
+		ranges := ds[client]
+		l := s.list(client)
 		for ri := len(ranges) - 1; ri >= 0; ri-- {
 			r := ranges[ri]
 			end := r.clock + r.len
-			structs := s.clients[client]
-			for si := findIndex(structs, r.clock); si >= 0 && si < len(structs); si++ {
-				st := structs[si]
+			for si := findIndex(l, r.clock); si >= 0 && si < l.len(); si++ {
+				st := l.at(si)
 				if st.id.Clock >= end {
 					break
 				}
@@ -255,28 +379,28 @@ func (d *Doc) gcDeleteSet(ds deleteSet) {
 }
 
 // mergeDeleteSet merges deleted structs with their deleted neighbours.
-func (d *Doc) mergeDeleteSet(ds deleteSet) {
+func (d *Doc) mergeDeleteSet(ds deleteSet, clients []uint64) {
 	s := d.store
-	for client, ranges := range ds {
+	for _, client := range clients {
+		ranges := ds[client]
+		l := s.list(client)
 		for ri := len(ranges) - 1; ri >= 0; ri-- {
 			r := ranges[ri]
-			structs := s.clients[client]
-			si := min(len(structs)-1, 1+findIndex(structs, r.clock+r.len-1))
-			for si > 0 && s.clients[client][si].id.Clock >= r.clock {
-				si -= 1 + d.mergeWithLefts(client, si)
+			si := min(l.len()-1, 1+findIndex(l, r.clock+r.len-1))
+			for si > 0 && l.at(si).id.Clock >= r.clock {
+				si -= 1 + d.mergeWithLefts(l, si)
 			}
 		}
 	}
 }
 
-// mergeWithLefts merges structs[pos] into its left neighbours as far as
+// mergeWithLefts merges l.at(pos) into its left neighbours as far as
 // possible and returns how many structs were merged away.
-func (d *Doc) mergeWithLefts(client uint64, pos int) int {
-	structs := d.store.clients[client]
-	right := structs[pos]
+func (d *Doc) mergeWithLefts(l *structList, pos int) int {
+	right := l.at(pos)
 	i := pos
 	for ; i > 0; i-- {
-		left := structs[i-1]
+		left := l.at(i - 1)
 		if left.deleted() != right.deleted() || left.isGC() != right.isGC() || !left.mergeWith(right) {
 			break
 		}
@@ -287,8 +411,7 @@ func (d *Doc) mergeWithLefts(client uint64, pos int) int {
 	}
 	merged := pos - i
 	if merged > 0 {
-		d.store.clients[client] = append(structs[:pos+1-merged], structs[pos+1:]...)
-		clear(structs[len(structs)-merged:])
+		l.remove(pos+1-merged, merged)
 	}
 	return merged
 }

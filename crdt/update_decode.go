@@ -3,6 +3,8 @@ package crdt
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/quirehq/quire/crdt/lib0"
 )
@@ -21,109 +23,200 @@ var (
 // (Skip structs included) and the delete set. Structs are not integrated.
 type decodedUpdate struct {
 	structs map[uint64][]*Item
-	ds      deleteSet
+	// An update with structs of one client only (the usual case) has them
+	// in oneClient/one instead of in structs.
+	oneClient uint64
+	one       []*Item
+	ds        deleteSet
+	// A delete set of one client (the usual case) is in dsClient/dsRanges
+	// instead of in ds, when dsOne is set.
+	dsOne    bool
+	dsClient uint64
+	dsRanges []idRange
 }
 
 // decodeUpdate parses a complete v1 update. It validates everything that can
 // be checked without a document, so that applying the result cannot fail
 // half way because of bad bytes.
 func decodeUpdate(b []byte) (*decodedUpdate, error) {
+	u, err := decodeUpdateOne(b)
+	if err != nil {
+		return nil, err
+	}
+	if u.one != nil {
+		u.structs = map[uint64][]*Item{u.oneClient: u.one}
+		u.one = nil
+	}
+	if u.dsOne {
+		u.ds = deleteSet{u.dsClient: append([]idRange(nil), u.dsRanges...)}
+		u.dsOne, u.dsRanges = false, nil
+	}
+	return u, nil
+}
+
+// decodeUpdateOne is decodeUpdate, except that the structs of an update
+// with a single client are left in u.one.
+func decodeUpdateOne(b []byte) (*decodedUpdate, error) {
 	d := lib0.NewDecoder(b)
 	u := &decodedUpdate{}
 	var err error
-	if u.structs, err = readStructs(d); err != nil {
+	if err = readStructs(d, u); err != nil {
 		return nil, fmt.Errorf("%w: structs at byte %d: %w", ErrMalformedUpdate, d.Pos(), err)
 	}
-	if u.ds, err = readDeleteSet(d); err != nil {
+	if err = readDeleteSetInto(d, u); err != nil {
 		return nil, fmt.Errorf("%w: delete set at byte %d: %w", ErrMalformedUpdate, d.Pos(), err)
 	}
 	return u, nil
 }
 
-func readStructs(d *lib0.Decoder) (map[uint64][]*Item, error) {
+func readStructs(d *lib0.Decoder, u *decodedUpdate) error {
 	numClients, err := d.ReadVarUint()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if numClients > uint64(d.Remaining())/3 {
-		return nil, lib0.ErrLengthExceedsInput
+		return lib0.ErrLengthExceedsInput
 	}
-	out := make(map[uint64][]*Item, numClients)
+	var out map[uint64][]*Item
+	if numClients > 1 {
+		out = make(map[uint64][]*Item, numClients)
+	}
 	for i := uint64(0); i < numClients; i++ {
 		numStructs, err := d.ReadVarUint()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		client, err := d.ReadVarUint()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		clock, err := d.ReadVarUint()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		// Every struct takes at least two bytes.
 		if numStructs > uint64(d.Remaining())/2 {
-			return nil, lib0.ErrLengthExceedsInput
+			return lib0.ErrLengthExceedsInput
 		}
-		refs := make([]*Item, 0, numStructs)
+		var slab []Item
+		var refs []*Item
+		var ar decodeArena
+		if numStructs == 1 {
+			// The usual update: one struct, allocated with its string
+			// content and its reference.
+			box := new(itemBox)
+			slab, refs, ar.strs = box.it[:], box.refs[:0], box.cs[:]
+		} else {
+			// One allocation for all the client's items.
+			slab = make([]Item, numStructs)
+			refs = make([]*Item, 0, numStructs)
+		}
 		for j := uint64(0); j < numStructs; j++ {
-			it, err := readStruct(d, ID{Client: client, Clock: clock})
-			if err != nil {
-				return nil, err
+			it := &slab[j]
+			if err := readStructInto(d, ID{Client: client, Clock: clock}, it, &ar, int(numStructs-j)); err != nil {
+				return err
 			}
 			clock += uint64(it.length)
 			if clock > maxClock {
-				return nil, errClockOverflow
+				return errClockOverflow
 			}
 			refs = append(refs, it)
+		}
+		if out == nil {
+			u.oneClient, u.one = client, refs
+			continue
 		}
 		// A client listed twice replaces its earlier entry, as in Yjs.
 		out[client] = refs
 	}
-	return out, nil
+	u.structs = out
+	return nil
 }
 
 func readStruct(d *lib0.Decoder, id ID) (*Item, error) {
+	it := &Item{}
+	ar := decodeArena{single: true}
+	if err := readStructInto(d, id, it, &ar, 1); err != nil {
+		return nil, err
+	}
+	return it, nil
+}
+
+// itemBox holds a lone decoded struct with what it usually needs.
+type itemBox struct {
+	it   [1]Item
+	cs   [1]contentString
+	refs [1]*Item
+}
+
+// decodeArena hands out string contents and their bytes in chunks, to spare
+// an allocation or two per decoded string.
+type decodeArena struct {
+	strs  []contentString
+	bytes []byte
+	// single is set when only one struct is read: no chunks then.
+	single bool
+}
+
+// str returns a copy of b as a string, carved from a shared chunk. rest
+// bounds the string bytes still to come (the unread input).
+func (ar *decodeArena) str(b []byte, rest int) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > 256 || len(b) == 1 || ar.single {
+		return string(b) // (one-byte strings need no allocation)
+	}
+	if len(b) > cap(ar.bytes)-len(ar.bytes) {
+		ar.bytes = make([]byte, 0, min(2048, len(b)+rest))
+	}
+	start := len(ar.bytes)
+	ar.bytes = append(ar.bytes, b...)
+	return unsafe.String(&ar.bytes[start], len(b))
+}
+
+// readStructInto decodes one struct into it. String contents come from ar,
+// whose content chunk is refilled for up to left structs at a time.
+func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int) error {
 	info, err := d.ReadUint8()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	switch info & 0x1f {
 	case refGC, refSkip:
 		n, err := d.ReadVarUint()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if n == 0 {
-			return nil, errZeroLength
+			return errZeroLength
 		}
 		if n > maxClock {
-			return nil, errClockOverflow
+			return errClockOverflow
 		}
-		it := &Item{id: id, length: int(n), info: flagGC | flagDeleted}
+		*it = Item{id: id, length: int(n), info: flagGC | flagDeleted}
 		if info&0x1f == refSkip {
 			it.info = flagSkip
 		}
-		return it, nil
+		return nil
 	}
-	it := &Item{id: id}
+	it.id = id
 	if info&0x80 != 0 {
 		if it.origin, err = readID(d); err != nil {
-			return nil, err
+			return err
 		}
 		it.info |= flagOrigin
 		if it.origin.Client == id.Client && it.origin.Clock >= id.Clock {
-			return nil, errSelfReference
+			return errSelfReference
 		}
 	}
 	if info&0x40 != 0 {
 		if it.rightOrigin, err = readID(d); err != nil {
-			return nil, err
+			return err
 		}
 		it.info |= flagRightOrigin
 		if it.rightOrigin.Client == id.Client && it.rightOrigin.Clock >= id.Clock {
-			return nil, errSelfReference
+			return errSelfReference
 		}
 	}
 	if info&0xc0 != 0 && info&0x20 != 0 {
@@ -133,40 +226,58 @@ func readStruct(d *lib0.Decoder, id ID) (*Item, error) {
 		// No origins: the parent is named explicitly.
 		isRoot, err := d.ReadVarUint()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		ref := &parentRef{isRoot: isRoot == 1}
 		if ref.isRoot {
 			if ref.root, err = d.ReadVarString(); err != nil {
-				return nil, err
+				return err
 			}
 		} else {
 			if ref.id, err = readID(d); err != nil {
-				return nil, err
+				return err
 			}
 			if ref.id.Client == id.Client && ref.id.Clock >= id.Clock {
-				return nil, errSelfReference
+				return errSelfReference
 			}
 		}
 		it.pref = ref
 		if info&0x20 != 0 {
 			if it.parentSub, err = d.ReadVarString(); err != nil {
-				return nil, err
+				return err
 			}
 			it.info |= flagParentSub
 		}
 	}
-	if it.content, err = readContent(d, info&0x1f); err != nil {
-		return nil, err
+	if info&0x1f == refString {
+		raw, err := d.ReadVarBytes()
+		if err != nil {
+			return err
+		}
+		var s string
+		if utf8.Valid(raw) {
+			s = ar.str(raw, d.Remaining())
+		} else {
+			s = lib0.ToValidUTF8(raw)
+		}
+		if len(ar.strs) == 0 {
+			ar.strs = make([]contentString, min(left, 128))
+		}
+		c := &ar.strs[0]
+		ar.strs = ar.strs[1:]
+		*c = contentString{s: s, n: lib0.UTF16Len(s)}
+		it.content = c
+	} else if it.content, err = readContent(d, info&0x1f); err != nil {
+		return err
 	}
 	it.length = it.content.length()
 	if it.length == 0 {
-		return nil, errZeroLength
+		return errZeroLength
 	}
 	if it.content.countable() {
 		it.info |= flagCountable
 	}
-	return it, nil
+	return nil
 }
 
 func readID(d *lib0.Decoder) (ID, error) {

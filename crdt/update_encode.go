@@ -7,22 +7,31 @@ import (
 )
 
 func sortDesc(xs []uint64) {
+	if len(xs) < 2 {
+		return
+	}
 	slices.Sort(xs)
 	slices.Reverse(xs)
 }
 
 // writeClientStructs writes one client's structs from clock on: count,
 // client, start clock, then the structs, the first one cut at clock.
-func writeClientStructs(e *lib0.Encoder, structs []*Item, client, clock uint64) {
-	clock = max(clock, structs[0].id.Clock)
-	start := findIndex(structs, clock)
-	e.WriteVarUint(uint64(len(structs) - start))
+func writeClientStructs(e *lib0.Encoder, l *structList, client, clock uint64) {
+	clock = max(clock, l.at(0).id.Clock)
+	start := findIndex(l, clock)
+	e.WriteVarUint(uint64(l.len() - start))
 	e.WriteVarUint(client)
 	e.WriteVarUint(clock)
-	first := structs[start]
+	first := l.at(start)
 	first.write(e, int(clock-first.id.Clock))
-	for _, st := range structs[start+1:] {
-		st.write(e, 0)
+	// The two segments of the gap buffer.
+	if start+1 < l.gap {
+		for _, st := range l.a[start+1 : l.gap] {
+			st.it.write(e, 0)
+		}
+	}
+	for _, st := range l.a[max(start+1, l.gap)+l.gapLen:] {
+		st.it.write(e, 0)
 	}
 }
 
@@ -47,7 +56,15 @@ func (d *Doc) EncodeDiff(sv []byte) ([]byte, error) {
 
 func (d *Doc) encodeDiff(remote StateVector) []byte {
 	s := d.store
-	e := lib0.NewEncoder(256)
+	// A fresh encoder sized from the last full encoding (or from the
+	// struct count): the result is returned without a copy.
+	hint := d.encodeHint
+	if hint == 0 {
+		for _, l := range s.clients {
+			hint += 16 * l.len()
+		}
+	}
+	e := lib0.NewEncoder(max(256, hint+hint/16))
 	clients := make([]uint64, 0, len(s.clients))
 	for client := range s.clients {
 		if s.state(client) > remote[client] {
@@ -66,6 +83,9 @@ func (d *Doc) encodeDiff(remote StateVector) []byte {
 		// with the state by mergeUpdates.
 		return encodeWithPending(e.Bytes(), s.pendingDeletes, s.pending, remote)
 	}
+	if remote == nil {
+		d.encodeHint = e.Len()
+	}
 	return e.Bytes()
 }
 
@@ -73,18 +93,19 @@ func (d *Doc) encodeDiff(remote StateVector) []byte {
 // included), merged per client.
 func (d *Doc) deleteSetOfStore() deleteSet {
 	ds := deleteSet{}
-	for client, structs := range d.store.clients {
+	for client, l := range d.store.clients {
 		var rs []idRange
-		for i := 0; i < len(structs); i++ {
-			st := structs[i]
+		n := l.len()
+		for i := 0; i < n; i++ {
+			st := l.at(i)
 			if !st.deleted() {
 				continue
 			}
 			clock := st.id.Clock
 			length := uint64(st.length)
-			for i+1 < len(structs) && structs[i+1].deleted() {
+			for i+1 < n && l.at(i+1).deleted() {
 				i++
-				length += uint64(structs[i].length)
+				length += uint64(l.at(i).length)
 			}
 			rs = append(rs, idRange{clock, length})
 		}

@@ -39,6 +39,16 @@ func (d *Decoder) ReadUint8() (byte, error) {
 
 // ReadVarUint reads an unsigned variable-length integer of at most 53 bits.
 func (d *Decoder) ReadVarUint() (uint64, error) {
+	if d.pos < len(d.buf) {
+		if b := d.buf[d.pos]; b < 0x80 {
+			d.pos++
+			return uint64(b), nil
+		}
+	}
+	return d.readVarUintSlow()
+}
+
+func (d *Decoder) readVarUintSlow() (uint64, error) {
 	var v uint64
 	var shift uint
 	for {
