@@ -183,24 +183,20 @@ func (c *conn) dispatch(r *room, b []byte) error {
 	return nil
 }
 
-// applyUpdate applies a client's update and persists what it changed.
-// Append runs after the room lock is released: other members are not held
-// up by the disk, and the update has already reached them. If storing
-// fails they hold it anyway, and give it back on reconnect when the
-// reloaded room's sync step 1 shows it missing.
+// applyUpdate applies a client's update and queues what it changed to be
+// stored by the room's persister (persist.go): the connection goes on
+// reading without waiting for the disk, unless the room's unsaved updates
+// are over their limit. The update reaches the other members at once. If
+// storing fails they hold it anyway, and give it back on reconnect when
+// the reloaded room's sync step 1 shows it missing.
 func (c *conn) applyUpdate(r *room, update []byte) error {
-	changes, err := r.apply(c, update)
-	if err != nil {
+	if err := r.apply(c, update); err != nil {
 		if errors.Is(err, crdt.ErrMalformedUpdate) {
 			return invalidPayload("malformed update", err)
 		}
 		return fmt.Errorf("applying an update: %w", err)
 	}
-	for _, u := range changes {
-		if err := c.srv.store.Append(c.srv.persistCtx, c.name, u); err != nil {
-			return fmt.Errorf("storing an update: %w", err)
-		}
-	}
+	r.waitBacklog(c)
 	return nil
 }
 

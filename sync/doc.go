@@ -15,7 +15,7 @@
 //     against the client's state vector.
 //   - A client's sync step 2 and updates are applied to the document; the
 //     resulting change is encoded once as a sync update, sent to the other
-//     members and appended to the Store.
+//     members and queued to be appended to the Store.
 //   - Awareness updates (presence: cursors, names) are merged into the
 //     room's table and forwarded; when a connection ends, the states it
 //     added are removed and the removal is broadcast. Query-awareness is
@@ -40,6 +40,20 @@
 // on its goroutine while later ones wait for that load, their messages
 // unread.
 //
+// # Persistence
+//
+// A read loop never waits for the disk (persist.go). The changes of an
+// applied update join the room's persistence queue; the room's persister,
+// a goroutine running while the queue is not empty, merges everything
+// queued into one update (crdt.MergeUpdates) and stores it with one
+// Store.Append, batch after batch. A fast client thus costs one commit per
+// batch rather than one per message, and its pongs are not held up behind
+// the disk. The queue is bounded: while a room has more than 64 MiB or
+// 10,000 updates not yet stored, its senders wait after each update until
+// the persister catches up (backpressure, counted in Stats.Backpressure).
+// A room is unloaded only once its queue is stored; Shutdown stores every
+// queue, then flushes the Store.
+//
 // # Liveness
 //
 // Melody pings every PingInterval and drops clients whose pongs stop. But
@@ -51,7 +65,8 @@
 //
 // A document that cannot be loaded is never served empty: its connections
 // are closed with 1011 and the next connection tries again. A failed Append
-// fails the room: its members are closed with 1011 and the next connection
-// reloads the document from the Store. Clients keep their edits and send
+// fails the room: its members are closed with 1011, the updates it still
+// had queued are dropped, and the next connection reloads the document
+// from the Store. Clients keep their edits and send
 // back whatever the Store lacks when they reconnect.
 package sync

@@ -241,6 +241,7 @@ func TestAppendFailureFailsTheRoom(t *testing.T) {
 	a, b := h.dialWith("doc", clientOptions{doc: doc}), h.dial("doc")
 	a.insert("one ")
 	waitText(t, "one ", a, b)
+	waitFor(t, "the first edit to be stored", func() bool { return storedText(t, h.store, "doc") == "one " })
 
 	h.store.set(func(s *faultStore) { s.appendErr = errors.New("disk full") })
 	a.insert("two")

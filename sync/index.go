@@ -7,9 +7,10 @@ import (
 
 // The Server's index of rooms (Server.rooms): one room per document in
 // memory. Every connection holds a reference to its room from join to
-// release; a room without references is unloaded after a flush and
-// UnloadDelay, and a room that failed to load, or failed, leaves the index
-// at once so that the next connection loads the document afresh.
+// release; a room without references is unloaded once its persistence
+// queue is stored, after a flush and UnloadDelay, and a room that failed to
+// load, or failed, leaves the index at once so that the next connection
+// loads the document afresh.
 
 // join makes c a member of its document's room (c.room), creating and
 // loading the room if it is not in memory. The first connection loads;
@@ -49,7 +50,7 @@ func (s *Server) join(c *conn) error {
 }
 
 // release drops a reference to r. When the last goes, the room is
-// unloaded after a flush and UnloadDelay.
+// unloaded once its updates are stored, after a flush and UnloadDelay.
 func (s *Server) release(r *room) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -77,34 +78,55 @@ func (s *Server) forget(r *room) {
 	}
 }
 
-// unloadWhenIdle flushes the store, waits UnloadDelay and removes r from
-// the index if it is still unused; stop is closed when a connection comes
-// back first. A failed flush is retried after UnloadDelay: the room stays
-// while its changes may not be durable.
+// unloadWhenIdle waits for r's persistence queue to be stored, flushes the
+// store, waits UnloadDelay and removes r from the index if it is still
+// unused; stop is closed when a connection comes back first. A failed flush
+// is retried after UnloadDelay: the room stays while its changes may not be
+// durable.
 func (s *Server) unloadWhenIdle(r *room, stop <-chan struct{}) {
 	defer s.bg.Done()
 	for {
-		err := s.store.Flush(s.ctx)
-		if err == nil {
-			break
+		// Nothing is queued without a member, so that the queue stays
+		// empty once stored; the check below makes sure.
+		if !r.waitPersisted(s.ctx, stop) {
+			return
 		}
-		if s.ctx.Err() == nil {
-			r.log.Warn("flush before unloading failed; will retry", "err", err)
+		for {
+			err := s.store.Flush(s.ctx)
+			if err == nil {
+				break
+			}
+			if s.ctx.Err() == nil {
+				r.log.Warn("flush before unloading failed; will retry", "err", err)
+			}
+			if !sleep(s.ctx, stop, s.unloadDelay) {
+				return
+			}
 		}
 		if !sleep(s.ctx, stop, s.unloadDelay) {
 			return
 		}
+		if s.unload(r, stop) {
+			return
+		}
 	}
-	if !sleep(s.ctx, stop, s.unloadDelay) {
-		return
-	}
+}
+
+// unload removes r from the index unless it is in use again, or has
+// updates to store (then it returns false: the caller waits for them).
+func (s *Server) unload(r *room, stop <-chan struct{}) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if r.idleStop == stop && r.refs == 0 && s.rooms[r.name] == r {
-		delete(s.rooms, r.name)
-		r.idleStop = nil
-		r.log.Debug("room unloaded")
+	if r.idleStop != stop || r.refs != 0 || s.rooms[r.name] != r {
+		return true
 	}
+	if r.persisting() {
+		return false
+	}
+	delete(s.rooms, r.name)
+	r.idleStop = nil
+	r.log.Debug("room unloaded")
+	return true
 }
 
 // sleep waits d and reports whether neither ctx nor stop ended first.

@@ -19,9 +19,11 @@ import (
 // load is never cached: the room leaves the index and the next connection
 // tries again. Once the last member has left, the store is flushed and,
 // UnloadDelay later, the room leaves the index unless someone came back.
-// A room whose update could not be stored is failed: it leaves the index at
-// once, its members are closed, and the document is reloaded from storage
-// by the next connection.
+// The room is unloaded only once its persistence queue (persist.go) is
+// empty. A room whose update could not be stored is failed: it leaves the
+// index at once, its members are closed, what it had not stored yet is
+// dropped, and the document is reloaded from storage by the next
+// connection.
 type room struct {
 	srv  *Server
 	name string
@@ -43,6 +45,15 @@ type room struct {
 	awareness awarenessTable
 	failed    bool
 	changes   [][]byte // updates of the ApplyUpdate in progress, to persist
+
+	// The persistence queue (persist.go): updates applied but not yet
+	// stored. unsavedBytes and unsavedUpdates count those queued and those
+	// being stored.
+	queue          [][]byte
+	unsavedBytes   int
+	unsavedUpdates int
+	persisted      chan struct{} // non-nil while the persister runs; closed when it stops
+	progress       chan struct{} // closed when the persister stores a batch, if someone waits
 }
 
 func newRoom(s *Server, name string) *room {
@@ -93,8 +104,8 @@ func (r *room) load(ctx context.Context) {
 }
 
 // onUpdate runs inside ApplyUpdate, under mu: the change is encoded once
-// and queued to every member but the one it came from, and kept for
-// persisting once mu is released.
+// and queued to every member but the one it came from, and kept to be
+// queued for persisting once ApplyUpdate has succeeded.
 func (r *room) onUpdate(update []byte, origin any) {
 	msg := encodeSync(syncUpdate, update)
 	from, _ := origin.(*conn)
@@ -147,20 +158,21 @@ func (r *room) broadcast(msg []byte, except *conn) {
 	}
 }
 
-// apply merges an update from c into the document and returns the changes
-// to persist (none if the update brought nothing new). The document is
-// unchanged when the update is malformed.
-func (r *room) apply(c *conn, update []byte) (changes [][]byte, err error) {
+// apply merges an update from c into the document and queues what it
+// changed (nothing if the update brought nothing new) to be stored. The
+// document is unchanged when the update is malformed.
+func (r *room) apply(c *conn, update []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.failed {
-		return nil, nil
+		return nil
 	}
 	defer func() { r.changes = nil }()
 	if err := r.doc.ApplyUpdate(update, c); err != nil {
-		return nil, err
+		return err
 	}
-	return r.changes, nil
+	r.enqueue(r.changes)
+	return nil
 }
 
 // answerStep1 sends c the sync step 2 for its state vector sv: everything

@@ -83,6 +83,10 @@ type Stats struct {
 	Rooms         int    // documents in memory, including those loading
 	Connections   int    // open WebSocket connections
 	SlowConsumers uint64 // connections closed as slow consumers since the start
+	// Backpressure counts the times since the start that a connection
+	// stopped reading because its room had too many updates not yet
+	// stored: the store is slower than the clients.
+	Backpressure uint64
 }
 
 // Server serves Yjs documents to y-websocket clients over WebSocket: one
@@ -95,6 +99,12 @@ type Server struct {
 	writeTimeout time.Duration
 	unloadDelay  time.Duration
 	m            *melody.Melody
+
+	// Persistence limits (persist.go); fixed, tests lower them.
+	maxUnsavedBytes   int
+	maxUnsavedUpdates int
+	maxBatchBytes     int
+	maxBatchUpdates   int
 
 	// ctx ends when Shutdown starts: loads, flush retries and the
 	// keep-alive loop stop.
@@ -111,11 +121,13 @@ type Server struct {
 	closing   bool
 	keepalive bool // the keep-alive loop has started
 
-	handlers gosync.WaitGroup // ServeHTTP calls that passed the gate
-	bg       gosync.WaitGroup // the keep-alive loop and pending unloads
+	handlers   gosync.WaitGroup // ServeHTTP calls that passed the gate
+	bg         gosync.WaitGroup // the keep-alive loop and pending unloads
+	persisters gosync.WaitGroup // the rooms' running persisters
 
 	nextConn      atomic.Uint64
 	slowConsumers atomic.Uint64
+	backpressure  atomic.Uint64
 }
 
 // NewServer returns a Server configured by opts.
@@ -146,8 +158,14 @@ func NewServer(opts Options) (*Server, error) {
 		pingInterval: ping,
 		writeTimeout: cmpOr(opts.WriteTimeout, defaultWriteTimeout),
 		unloadDelay:  cmpOr(opts.UnloadDelay, defaultUnloadDelay),
-		rooms:        make(map[string]*room),
-		conns:        make(map[*conn]struct{}),
+
+		maxUnsavedBytes:   defaultMaxUnsavedBytes,
+		maxUnsavedUpdates: defaultMaxUnsavedUpdates,
+		maxBatchBytes:     defaultMaxBatchBytes,
+		maxBatchUpdates:   defaultMaxBatchUpdates,
+
+		rooms: make(map[string]*room),
+		conns: make(map[*conn]struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -256,8 +274,10 @@ func (s *Server) keepaliveLoop() {
 // Shutdown stops the server: new connections are refused with 503, every
 // connection is closed with 1001 Going Away (clients reconnect, to this
 // server once it is back or to another), updates already received are
-// stored, and the store is flushed. If ctx ends first, Shutdown returns its
-// error; connections still open are then left to finish on their own.
+// stored (every room's persistence queue is emptied), and the store is
+// flushed. If ctx ends first, Shutdown returns its error; connections still
+// open are then left to finish on their own, and Store calls still under
+// way are cancelled.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
@@ -278,6 +298,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var errs []error
 	if err := s.waitConnections(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("sync: waiting for connections to close: %w", err))
+	} else if err := wait(ctx, &s.persisters); err != nil {
+		// Only once every handler has returned: nothing is queued after
+		// that, so that no persister starts during the wait.
+		errs = append(errs, fmt.Errorf("sync: storing queued updates: %w", err))
 	}
 	if err := wait(ctx, &s.bg); err != nil {
 		errs = append(errs, fmt.Errorf("sync: waiting for background work: %w", err))
@@ -341,5 +365,6 @@ func (s *Server) Stats() Stats {
 		Rooms:         len(s.rooms),
 		Connections:   len(s.conns),
 		SlowConsumers: s.slowConsumers.Load(),
+		Backpressure:  s.backpressure.Load(),
 	}
 }
