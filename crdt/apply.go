@@ -223,6 +223,14 @@ func (d *Doc) integrateStructs(txn *Transaction, structs map[uint64][]*Item) (re
 func (d *Doc) integrateClient(txn *Transaction, client uint64, list []*Item) (rest map[uint64][]*Item, missing map[uint64]uint64) {
 	s := d.store
 	local := s.state(client)
+	if local == 0 && len(list) > 1 {
+		// A client new to the store (a document load): its list, created
+		// by the first add, is sized for the whole update up front instead
+		// of growing push by push.
+		s.sizeClient, s.sizeHint = client, len(list)
+	}
+	s.rightHints = true
+	defer func() { s.sizeHint, s.lastRight, s.rightHints = 0, nil, false }()
 	for i, head := range list {
 		if head.isSkip() {
 			continue

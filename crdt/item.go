@@ -110,7 +110,14 @@ func (it *Item) prev() *Item {
 }
 
 func newItem(id ID, left *Item, origin optID, right *Item, rightOrigin optID, parent *branch, parentSub *string, c content) *Item {
-	it := &Item{id: id, left: left, right: right, parent: parent, content: c, length: c.length()}
+	it := new(Item)
+	initItem(it, id, left, origin, right, rightOrigin, parent, parentSub, c)
+	return it
+}
+
+// initItem is newItem in the given memory.
+func initItem(it *Item, id ID, left *Item, origin optID, right *Item, rightOrigin optID, parent *branch, parentSub *string, c content) {
+	*it = Item{id: id, left: left, right: right, parent: parent, content: c, length: c.length()}
 	it.setOrigin(origin)
 	it.setRightOrigin(rightOrigin)
 	if parentSub != nil {
@@ -120,7 +127,6 @@ func newItem(id ID, left *Item, origin optID, right *Item, rightOrigin optID, pa
 	if c.countable() {
 		it.info |= flagCountable
 	}
-	return it
 }
 
 // toGC turns the item into a GC struct in place: the range stays in the
@@ -152,7 +158,16 @@ func (it *Item) resolve(txn *Transaction, s *structStore) (missing uint64, ok bo
 		it.origin = it.left.lastID()
 	}
 	if it.info&flagRightOrigin != 0 {
-		it.right = s.itemCleanStart(txn, it.rightOrigin)
+		if r := s.lastRight; r != nil && r.id == it.rightOrigin {
+			// The struct the previous resolve found starts exactly here:
+			// itemCleanStart would return it.
+			it.right = r
+		} else {
+			it.right = s.itemCleanStart(txn, it.rightOrigin)
+			if s.rightHints {
+				s.lastRight = it.right
+			}
+		}
 		it.rightOrigin = it.right.id
 	}
 	switch {
@@ -383,14 +398,15 @@ func (it *Item) mergeWith(right *Item) bool {
 		it.length += right.length
 		return true
 	}
+	// (Cheap field tests first; all of them are pure.)
 	if right.isGC() ||
-		it.content.ref() != right.content.ref() ||
-		!right.originID().equal(someID(it.lastID())) ||
 		it.right != right ||
-		!it.rightOriginID().equal(right.rightOriginID()) ||
-		it.id.Client != right.id.Client ||
 		it.id.Clock+uint64(it.length) != right.id.Clock ||
-		it.deleted() != right.deleted() {
+		it.id.Client != right.id.Client ||
+		it.deleted() != right.deleted() ||
+		!right.originID().equal(someID(it.lastID())) ||
+		!it.rightOriginID().equal(right.rightOriginID()) ||
+		it.content.ref() != right.content.ref() {
 		return false
 	}
 	switch it.content.ref() {

@@ -136,6 +136,17 @@ type structStore struct {
 	pendingMissing map[uint64]uint64
 	// pendingDeletes are deletes of ranges the store does not hold yet.
 	pendingDeletes deleteSet
+	// sizeHint, when set, is how many structs of client sizeClient are
+	// about to be added: the capacity for its list if add creates it.
+	sizeClient uint64
+	sizeHint   int
+	// lastRight, while integrateClient runs, is the struct the previous
+	// resolve found at its right origin (consecutive decoded items often
+	// share it). Structs stay in the store while integrating, and a split
+	// keeps the left part's pointer, so a struct still starting at the
+	// right origin is the one itemCleanStart would return.
+	lastRight  *Item
+	rightHints bool
 }
 
 func newStructStore() *structStore {
@@ -188,6 +199,9 @@ func (s *structStore) add(txn *Transaction, it *Item) {
 	txn.noteBefore(it.id.Client, it.id.Clock)
 	if l == nil {
 		l = &structList{}
+		if s.sizeHint > 1 && s.sizeClient == it.id.Client {
+			l.a = make([]slot, 0, s.sizeHint)
+		}
 		s.clients[it.id.Client] = l
 		s.lastClient, s.lastList = it.id.Client, l
 	}

@@ -130,20 +130,36 @@ func textInsert(txn *Transaction, b *branch, index int, s string, attrs Attrs) e
 		}
 	}
 	s = validText(s)
-	c := &contentString{s: s, n: lib0.UTF16Len(s)}
-	withTxn(b, txn, func(txn2 *Transaction) {
-		// Without attributes the position cache may be used; the text then
-		// takes over the attributes in force at the position.
-		p := findPosition(txn2, b, index, attrs == nil)
-		if attrs == nil {
-			list = make(attrList, 0, p.attrs.len())
-			for _, f := range p.attrs.fs {
-				list.set(f.Key, f.Value)
-			}
-		}
-		insertText(txn2, b, &p, c, list)
+	// The item and its content in one allocation.
+	box := &stringItem{cs: contentString{s: s, n: lib0.UTF16Len(s)}}
+	if txn != nil {
+		// (No closure: this is the hot path of local editing.)
+		textInsertIn(txn, b, index, box, attrs, list)
+		return nil
+	}
+	b.doc.transact(nil, true, func(txn2 *Transaction) {
+		textInsertIn(txn2, b, index, box, attrs, list)
 	})
 	return nil
+}
+
+// stringItem is a text item allocated with its string content.
+type stringItem struct {
+	it Item
+	cs contentString
+}
+
+func textInsertIn(txn *Transaction, b *branch, index int, box *stringItem, attrs Attrs, list attrList) {
+	// Without attributes the position cache may be used; the text then
+	// takes over the attributes in force at the position.
+	p := findPosition(txn, b, index, attrs == nil)
+	if attrs == nil {
+		list = make(attrList, 0, p.attrs.len())
+		for _, f := range p.attrs.fs {
+			list.set(f.Key, f.Value)
+		}
+	}
+	insertTextItem(txn, b, &p, &box.cs, list, &box.it)
 }
 
 func textInsertEmbed(txn *Transaction, b *branch, index int, embed any, attrs Attrs) (any, error) {
@@ -242,7 +258,16 @@ func textFormat(txn *Transaction, b *branch, index, length int, attrs Attrs) err
 }
 
 func textString(b *branch) string {
+	size := 0
+	for n := b.start; n != nil; n = n.right {
+		if n.visible() {
+			if c, ok := n.content.(*contentString); ok {
+				size += len(c.s)
+			}
+		}
+	}
 	var sb strings.Builder
+	sb.Grow(size)
 	for n := b.start; n != nil; n = n.right {
 		if n.visible() {
 			if c, ok := n.content.(*contentString); ok {

@@ -465,6 +465,11 @@ func (p *textPos) forward() {
 // them as its origins), integrates it and returns it. The position itself
 // is not moved.
 func (p *textPos) insert(txn *Transaction, b *branch, c content) *Item {
+	return p.insertInto(txn, b, c, nil)
+}
+
+// insertInto is insert with the item's memory given (when not nil).
+func (p *textPos) insertInto(txn *Transaction, b *branch, c content, it *Item) *Item {
 	var o, ro optID
 	if p.left != nil {
 		o = someID(p.left.lastID())
@@ -472,7 +477,10 @@ func (p *textPos) insert(txn *Transaction, b *branch, c content) *Item {
 	if p.right != nil {
 		ro = someID(p.right.id)
 	}
-	it := newItem(b.nextID(), p.left, o, p.right, ro, b, nil, c)
+	if it == nil {
+		it = new(Item)
+	}
+	initItem(it, b.nextID(), p.left, o, p.right, ro, b, nil, c)
 	it.integrate(txn, 0)
 	return it
 }
@@ -587,6 +595,12 @@ func insertNegatedAttributes(txn *Transaction, b *branch, p *textPos, negated at
 // attributes in force at p that attrs does not mention are switched off
 // for it.
 func insertText(txn *Transaction, b *branch, p *textPos, c content, attrs attrList) {
+	insertTextItem(txn, b, p, c, attrs, nil)
+}
+
+// insertTextItem is insertText with the new item's memory given (when not
+// nil).
+func insertTextItem(txn *Transaction, b *branch, p *textPos, c content, attrs attrList, it *Item) {
 	for _, f := range p.attrs.fs {
 		if _, ok := attrs.get(f.Key); !ok {
 			attrs.set(f.Key, nil)
@@ -595,7 +609,8 @@ func insertText(txn *Transaction, b *branch, p *textPos, c content, attrs attrLi
 	minimizeAttributeChanges(p, attrs)
 	negated := insertAttributes(txn, b, p, attrs)
 	b.markers.update(p.index, c.length())
-	p.insertForward(txn, b, c)
+	p.right = p.insertInto(txn, b, c, it)
+	p.forward()
 	if negated.len() > 0 {
 		// (With nothing to restore, Yjs only moves the position on.)
 		insertNegatedAttributes(txn, b, p, negated)

@@ -46,11 +46,20 @@ func (txn *Transaction) Local() bool { return txn.local }
 
 // addDelete records a deleted range in the transaction's delete set.
 func (txn *Transaction) addDelete(client, clock, length uint64) {
-	if rs, ok := txn.deleteSet[client]; !ok || len(rs) == 0 {
+	rs, ok := txn.deleteSet[client]
+	if !ok || len(rs) == 0 {
 		// (Entries kept empty by recycle count as absent.)
 		txn.deleteOrder = append(txn.deleteOrder, client)
 	}
-	txn.deleteSet.add(client, clock, length)
+	// As deleteSet.add, with the lookup above.
+	if n := len(rs); n > 0 && rs[n-1].clock+rs[n-1].len == clock {
+		rs[n-1].len += length
+		return
+	}
+	if txn.deleteSet == nil {
+		txn.deleteSet = make(deleteSet)
+	}
+	txn.deleteSet[client] = append(rs, idRange{clock, length})
 }
 
 // clientClock is a client's clock.

@@ -153,6 +153,7 @@ type itemBox struct {
 // an allocation or two per decoded string.
 type decodeArena struct {
 	strs  []contentString
+	dels  []contentDeleted
 	bytes []byte
 	// single is set when only one struct is read: no chunks then.
 	single bool
@@ -266,6 +267,21 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 		c := &ar.strs[0]
 		ar.strs = ar.strs[1:]
 		*c = contentString{s: s, n: lib0.UTF16Len(s)}
+		it.content = c
+	} else if info&0x1f == refDeleted && !ar.single {
+		n, err := d.ReadVarUint()
+		if err != nil {
+			return err
+		}
+		if n > maxClock {
+			return errClockOverflow
+		}
+		if len(ar.dels) == 0 {
+			ar.dels = make([]contentDeleted, min(left, 128))
+		}
+		c := &ar.dels[0]
+		ar.dels = ar.dels[1:]
+		c.n = int(n)
 		it.content = c
 	} else if it.content, err = readContent(d, info&0x1f); err != nil {
 		return err

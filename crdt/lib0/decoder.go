@@ -49,6 +49,22 @@ func (d *Decoder) ReadVarUint() (uint64, error) {
 }
 
 func (d *Decoder) readVarUintSlow() (uint64, error) {
+	if buf := d.buf[min(d.pos, len(d.buf)):]; len(buf) >= 8 {
+		// Enough input for the longest accepted encoding: no bounds
+		// checks per byte. Anything unusual takes the loop below.
+		v := uint64(buf[0] & 0x7f)
+		for i := 1; i < 8; i++ {
+			b := buf[i]
+			v |= uint64(b&0x7f) << (7 * uint(i))
+			if b < 0x80 {
+				if v > maxSafeInteger {
+					break
+				}
+				d.pos += i + 1
+				return v, nil
+			}
+		}
+	}
 	var v uint64
 	var shift uint
 	for {

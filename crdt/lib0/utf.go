@@ -62,7 +62,17 @@ func maximalSubpart(b []byte) int {
 // holds is).
 func UTF16Len(s string) int {
 	n := 0
-	for i := 0; i < len(s); i++ {
+	i := 0
+	// ASCII runs, eight bytes at a time: one unit per byte.
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if w&0x8080808080808080 != 0 {
+			break
+		}
+		n += 8
+	}
+	for ; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c < 0x80:
