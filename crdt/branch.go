@@ -138,12 +138,12 @@ func (b *branch) insertAfter(txn *Transaction, ref *Item, values []any) ([]*bran
 		}
 	}
 	for _, v := range values {
-		c, err := contentForValue(v, false)
+		c, plain, err := contentForValue(v, false)
 		if err != nil {
 			return created, err
 		}
 		if c == nil {
-			run = append(run, normalizeAny(v))
+			run = append(run, plain)
 			continue
 		}
 		flush()
@@ -157,30 +157,36 @@ func (b *branch) insertAfter(txn *Transaction, ref *Item, values []any) ([]*bran
 }
 
 // contentForValue returns the content a non-plain value needs (binary,
-// nested type, sub-document), or nil for a value that belongs in an Any
-// run. inMap allows values that only maps accept (bigint, undefined).
-func contentForValue(v any, inMap bool) (content, error) {
+// nested type, sub-document), or, for a value that belongs in an Any run,
+// no content and the value as a remote replica would decode it. inMap
+// allows values that only maps accept (bigint, undefined).
+func contentForValue(v any, inMap bool) (c content, plain any, err error) {
 	switch x := v.(type) {
 	case []byte:
-		return &contentBinary{b: append([]byte(nil), x...)}, nil
+		return &contentBinary{b: append([]byte(nil), x...)}, nil, nil
 	case NewType:
-		nb := &branch{kind: x.Kind, name: x.Name}
 		if x.Kind > KindXmlText {
-			return nil, fmt.Errorf("%w: kind %d", ErrUnsupportedValue, x.Kind)
+			return nil, nil, fmt.Errorf("%w: kind %d", ErrUnsupportedValue, x.Kind)
 		}
-		return &contentType{b: nb}, nil
+		return &contentType{b: &branch{kind: x.Kind, name: x.Name}}, nil, nil
 	case *SubDoc:
-		return &contentDoc{doc: &SubDoc{GUID: x.GUID, Opts: normalizeSubDocOpts(x.Opts)}}, nil
+		return &contentDoc{doc: &SubDoc{GUID: x.GUID, Opts: normalizeSubDocOpts(x.Opts)}}, nil, nil
 	case lib0.BigInt, lib0.Undefined:
 		if !inMap {
-			return nil, fmt.Errorf("%w: %T in a list", ErrUnsupportedValue, v)
+			return nil, nil, fmt.Errorf("%w: %T in a list", ErrUnsupportedValue, v)
 		}
 	}
-	// Everything else must encode as Any.
-	if err := lib0.NewEncoder(0).WriteAny(v); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnsupportedValue, err)
+	// Everything else must encode as Any; one round trip both validates it
+	// and gives the decoded form.
+	e := lib0.NewEncoder(16)
+	if err := e.WriteAny(v); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrUnsupportedValue, err)
 	}
-	return nil, nil
+	plain, err = lib0.NewDecoder(e.Bytes()).ReadAny()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrUnsupportedValue, err)
+	}
+	return nil, plain, nil
 }
 
 // normalizeAny converts Go values into the representation decoding
@@ -198,7 +204,7 @@ func normalizeAny(v any) any {
 	return out
 }
 
-// findPosition returns the item in which visible index lies and the offset
+// seek returns the item in which visible index lies and the offset
 // into it, splitting nothing. For index == length it returns the last item
 // and its length.
 func (b *branch) seek(index int) (n *Item, rel int) {
@@ -303,12 +309,12 @@ func (b *branch) listGet(index int) (any, bool) {
 
 // mapSet writes key, overwriting its current value.
 func (b *branch) mapSet(txn *Transaction, key string, v any) (*branch, error) {
-	c, err := contentForValue(v, true)
+	c, plain, err := contentForValue(v, true)
 	if err != nil {
 		return nil, err
 	}
 	if c == nil {
-		c = &contentAny{vals: []any{normalizeAny(v)}}
+		c = &contentAny{vals: []any{plain}}
 	}
 	left := b.mapItems[key]
 	var o optID

@@ -180,7 +180,7 @@ func readDeleteSetInto(d *lib0.Decoder, u *decodedUpdate) error {
 		return err
 	}
 	if n == 1 && n <= uint64(d.Remaining()) {
-		client, rs, err := readDeleteRanges(d)
+		client, rs, err := readDeleteRanges(d, false)
 		if err != nil {
 			return err
 		}
@@ -202,7 +202,7 @@ func readDeleteSetClients(d *lib0.Decoder, n uint64) (deleteSet, error) {
 	}
 	ds := make(deleteSet, n)
 	for i := uint64(0); i < n; i++ {
-		client, rs, err := readDeleteRanges(d)
+		client, rs, err := readDeleteRanges(d, false)
 		if err != nil {
 			return nil, err
 		}
@@ -212,8 +212,8 @@ func readDeleteSetClients(d *lib0.Decoder, n uint64) (deleteSet, error) {
 }
 
 // readDeleteRanges decodes one client entry of a v1 delete set, dropping
-// empty ranges.
-func readDeleteRanges(d *lib0.Decoder) (uint64, []idRange, error) {
+// empty ranges unless keepEmpty (Yjs's byte-level helpers keep them).
+func readDeleteRanges(d *lib0.Decoder, keepEmpty bool) (uint64, []idRange, error) {
 	client, err := d.ReadVarUint()
 	if err != nil {
 		return 0, nil, err
@@ -238,7 +238,7 @@ func readDeleteRanges(d *lib0.Decoder) (uint64, []idRange, error) {
 		if clock+length > maxClock {
 			return 0, nil, errClockOverflow
 		}
-		if length > 0 {
+		if length > 0 || keepEmpty {
 			rs = append(rs, idRange{clock, length})
 		}
 	}

@@ -182,7 +182,7 @@ func textInsertEmbed(txn *Transaction, b *branch, index int, embed any, attrs At
 		return nil, fmt.Errorf("%w: %T embed", ErrUnsupportedValue, embed)
 	case NewType:
 		var err error
-		if c, err = contentForValue(x, false); err != nil {
+		if c, _, err = contentForValue(x, false); err != nil {
 			return nil, err
 		}
 	case string:

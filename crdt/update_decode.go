@@ -70,57 +70,18 @@ func decodeUpdateOne(b []byte) (*decodedUpdate, error) {
 }
 
 func readStructs(d *lib0.Decoder, u *decodedUpdate) error {
-	numClients, err := d.ReadVarUint()
+	numClients, err := readClientCount(d)
 	if err != nil {
 		return err
-	}
-	if numClients > uint64(d.Remaining())/3 {
-		return lib0.ErrLengthExceedsInput
 	}
 	var out map[uint64][]*Item
 	if numClients > 1 {
 		out = make(map[uint64][]*Item, numClients)
 	}
 	for i := uint64(0); i < numClients; i++ {
-		numStructs, err := d.ReadVarUint()
+		client, refs, err := readClientBlock(d)
 		if err != nil {
 			return err
-		}
-		client, err := d.ReadVarUint()
-		if err != nil {
-			return err
-		}
-		clock, err := d.ReadVarUint()
-		if err != nil {
-			return err
-		}
-		// Every struct takes at least two bytes.
-		if numStructs > uint64(d.Remaining())/2 {
-			return lib0.ErrLengthExceedsInput
-		}
-		var slab []Item
-		var refs []*Item
-		var ar decodeArena
-		if numStructs == 1 {
-			// The usual update: one struct, allocated with its string
-			// content and its reference.
-			box := new(itemBox)
-			slab, refs, ar.strs = box.it[:], box.refs[:0], box.cs[:]
-		} else {
-			// One allocation for all the client's items.
-			slab = make([]Item, numStructs)
-			refs = make([]*Item, 0, numStructs)
-		}
-		for j := uint64(0); j < numStructs; j++ {
-			it := &slab[j]
-			if err := readStructInto(d, ID{Client: client, Clock: clock}, it, &ar, int(numStructs-j)); err != nil {
-				return err
-			}
-			clock += uint64(it.length)
-			if clock > maxClock {
-				return errClockOverflow
-			}
-			refs = append(refs, it)
 		}
 		if out == nil {
 			u.oneClient, u.one = client, refs
@@ -131,6 +92,63 @@ func readStructs(d *lib0.Decoder, u *decodedUpdate) error {
 	}
 	u.structs = out
 	return nil
+}
+
+// readClientCount reads the number of client blocks of an update, bounded
+// by the input: a block takes at least three bytes.
+func readClientCount(d *lib0.Decoder) (uint64, error) {
+	n, err := d.ReadVarUint()
+	if err != nil {
+		return 0, err
+	}
+	if n > uint64(d.Remaining())/3 {
+		return 0, lib0.ErrLengthExceedsInput
+	}
+	return n, nil
+}
+
+// readClientBlock reads one client's block: struct count, client, start
+// clock, then the structs in clock order.
+func readClientBlock(d *lib0.Decoder) (client uint64, refs []*Item, err error) {
+	numStructs, err := d.ReadVarUint()
+	if err != nil {
+		return 0, nil, err
+	}
+	if client, err = d.ReadVarUint(); err != nil {
+		return 0, nil, err
+	}
+	clock, err := d.ReadVarUint()
+	if err != nil {
+		return 0, nil, err
+	}
+	// Every struct takes at least two bytes.
+	if numStructs > uint64(d.Remaining())/2 {
+		return 0, nil, lib0.ErrLengthExceedsInput
+	}
+	var slab []Item
+	var ar decodeArena
+	if numStructs == 1 {
+		// The usual update: one struct, allocated with its string content
+		// and its reference.
+		box := new(itemBox)
+		slab, refs, ar.strs = box.it[:], box.refs[:0], box.cs[:]
+	} else {
+		// One allocation for all the client's items.
+		slab = make([]Item, numStructs)
+		refs = make([]*Item, 0, numStructs)
+	}
+	for j := uint64(0); j < numStructs; j++ {
+		it := &slab[j]
+		if err := readStructInto(d, ID{Client: client, Clock: clock}, it, &ar, int(numStructs-j)); err != nil {
+			return 0, nil, err
+		}
+		clock += uint64(it.length)
+		if clock > maxClock {
+			return 0, nil, errClockOverflow
+		}
+		refs = append(refs, it)
+	}
+	return client, refs, nil
 }
 
 func readStruct(d *lib0.Decoder, id ID) (*Item, error) {

@@ -54,48 +54,25 @@ func parseUpdate(b []byte) (*parsedUpdate, error) {
 	return u, nil
 }
 
+// readStructSeq reads all structs in encoded order (a client listed twice
+// appears twice).
 func readStructSeq(d *lib0.Decoder) ([]*Item, error) {
-	numClients, err := d.ReadVarUint()
+	numClients, err := readClientCount(d)
 	if err != nil {
 		return nil, err
 	}
-	// A client entry takes at least three bytes.
-	if numClients > uint64(d.Remaining())/3 {
-		return nil, lib0.ErrLengthExceedsInput
-	}
 	var out []*Item
 	for i := uint64(0); i < numClients; i++ {
-		numStructs, err := d.ReadVarUint()
+		_, refs, err := readClientBlock(d)
 		if err != nil {
 			return nil, err
 		}
-		client, err := d.ReadVarUint()
-		if err != nil {
-			return nil, err
-		}
-		clock, err := d.ReadVarUint()
-		if err != nil {
-			return nil, err
-		}
-		// Every struct takes at least two bytes.
-		if numStructs > uint64(d.Remaining())/2 {
-			return nil, lib0.ErrLengthExceedsInput
-		}
-		out = slices.Grow(out, int(numStructs))
-		for j := uint64(0); j < numStructs; j++ {
-			it, err := readStruct(d, ID{Client: client, Clock: clock})
-			if err != nil {
-				return nil, err
-			}
+		for _, it := range refs {
 			// Yjs's reader drops the key flag of an item with origins
 			// (the key is not encoded), so re-encoding clears the bit.
 			it.info &^= flagParentSubBit
-			clock += uint64(it.length)
-			if clock > maxClock {
-				return nil, errClockOverflow
-			}
-			out = append(out, it)
 		}
+		out = append(out, refs...)
 	}
 	return out, nil
 }
@@ -115,36 +92,13 @@ func readDeleteSetAsEncoded(d *lib0.Decoder) (deleteSet, error) {
 	}
 	ds := deleteSet{}
 	for i := uint64(0); i < n; i++ {
-		client, err := d.ReadVarUint()
+		client, rs, err := readDeleteRanges(d, true)
 		if err != nil {
 			return nil, err
 		}
-		count, err := d.ReadVarUint()
-		if err != nil {
-			return nil, err
+		if len(rs) > 0 {
+			ds[client] = append(ds[client], rs...)
 		}
-		if count > uint64(d.Remaining())/2 {
-			return nil, lib0.ErrLengthExceedsInput
-		}
-		if count == 0 {
-			continue
-		}
-		rs := slices.Grow(ds[client], int(count))
-		for j := uint64(0); j < count; j++ {
-			clock, err := d.ReadVarUint()
-			if err != nil {
-				return nil, err
-			}
-			length, err := d.ReadVarUint()
-			if err != nil {
-				return nil, err
-			}
-			if clock+length > maxClock {
-				return nil, errClockOverflow
-			}
-			rs = append(rs, idRange{clock, length})
-		}
-		ds[client] = rs
 	}
 	return ds, nil
 }
