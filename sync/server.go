@@ -182,6 +182,13 @@ func NewServer(opts Options) (*Server, error) {
 	m.Config.PongWait = 2*ping + s.writeTimeout
 	// ServeHTTP has checked the origin with the server's own policy.
 	m.Upgrader.CheckOrigin = func(*http.Request) bool { return true }
+	// Per-connection memory (most connections are idle most of the
+	// time): reads use the buffer net/http already holds for the
+	// connection (size 0), and write buffers come from a pool for each
+	// message rather than being held for the connection's lifetime.
+	m.Upgrader.ReadBufferSize = 0
+	m.Upgrader.WriteBufferSize = 0
+	m.Upgrader.WriteBufferPool = &writeBuffers
 	m.HandleConnect(s.onConnect)
 	m.HandleDisconnect(s.onDisconnect)
 	m.HandleMessageBinary(s.onBinary)
@@ -190,6 +197,9 @@ func NewServer(opts Options) (*Server, error) {
 	s.m = m
 	return s, nil
 }
+
+// writeBuffers is shared by every Server's connections.
+var writeBuffers gosync.Pool
 
 func cmpOr[T comparable](v, def T) T {
 	var zero T
