@@ -64,10 +64,14 @@ fi
 srv_pid= srv_port=
 # start LABEL CORES CMD...: starts a server whose first output line is
 # "listening PORT" (Node wrappers) or a slog line with addr=HOST:PORT.
+# Each start has a log of its own, so that no earlier port is read.
+starts=0
 start() {
 	local label=$1 cores=$2
 	shift 2
-	local logf="$out/$label.server.log"
+	starts=$((starts + 1))
+	local logf="$out/$label.$starts.server.log"
+	: >"$logf"
 	# Started directly (not through a function), so that $! is the
 	# server's own PID: taskset execs the command.
 	if [ -n "$cores" ]; then
