@@ -2,6 +2,7 @@ package sync
 
 import (
 	"runtime"
+	"time"
 
 	"github.com/quirehq/quire/crdt"
 )
@@ -17,8 +18,11 @@ import (
 //
 // The connection whose update opened an empty outbox becomes its flusher:
 // it yields once (so that connections with updates already read can add
-// theirs), then, holding the room's sendMu, takes the outbox under mu and
-// sends outside mu, so that applying never waits for the sends. Takes
+// theirs); if the room broadcast less than BroadcastWindow ago, a timer
+// sends the batch when the window ends (the connection goes on reading),
+// else the connection sends it itself. The sender holds the room's sendMu,
+// takes the outbox under mu and sends outside mu, so that applying never
+// waits for the sends. Takes
 // happen under sendMu, so members receive updates in the order they were
 // applied. Update broadcasts may overtake or trail other messages (sync
 // step 2 answers, awareness); Yjs updates are idempotent and commute, so
@@ -32,9 +36,11 @@ import (
 type outbox struct {
 	updates [][]byte
 	origins []*conn // origins[i] sent updates[i]; nil if no member did
-	// flusher records that a goroutine has committed to taking the
-	// outbox: later updates join its batch.
+	// flusher records that a goroutine (or timer) has committed to taking
+	// the outbox: later updates join its batch.
 	flusher bool
+	// last is when the outbox was last taken.
+	last time.Time
 }
 
 // queueBroadcast adds an update applied on behalf of from to the outbox;
@@ -50,16 +56,31 @@ func (r *room) queueBroadcast(update []byte, from *conn) (flush bool) {
 	return true
 }
 
-// flushBroadcasts sends what the outbox holds to the members. Called
-// without mu, by the goroutine queueBroadcast chose.
+// flushBroadcasts sends what the outbox holds to the members, now or
+// when the broadcast window ends. Called without mu, by the goroutine
+// queueBroadcast chose.
 func (r *room) flushBroadcasts() {
 	runtime.Gosched()
+	if win := r.srv.broadcastWin; win > 0 {
+		r.mu.Lock()
+		wait := time.Until(r.out.last.Add(win))
+		r.mu.Unlock()
+		if wait > 0 {
+			time.AfterFunc(wait, r.sendBroadcast)
+			return
+		}
+	}
+	r.sendBroadcast()
+}
+
+// sendBroadcast takes the outbox and sends it to the members.
+func (r *room) sendBroadcast() {
 	r.sendMu.Lock()
 	defer r.sendMu.Unlock()
 
 	r.mu.Lock()
 	updates, origins := r.out.updates, r.out.origins
-	r.out = outbox{}
+	r.out = outbox{last: time.Now()}
 	failed := r.failed
 	members := r.recipients[:0]
 	for m := range r.members {

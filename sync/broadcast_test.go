@@ -2,6 +2,7 @@ package sync
 
 import (
 	"testing"
+	"time"
 )
 
 // TestBroadcastMergesUpdates holds a broadcast in progress (the room's
@@ -58,5 +59,38 @@ func TestBroadcastMergesUpdates(t *testing.T) {
 	}
 	if q := queued(); q != 0 {
 		t.Errorf("%d updates left in the outbox", q)
+	}
+}
+
+// TestBroadcastWindow: an update to a quiet room goes out at once; updates
+// that follow within BroadcastWindow wait for the window's end and go out
+// together, as one message.
+func TestBroadcastWindow(t *testing.T) {
+	h := newHarness(t, Options{BroadcastWindow: 400 * time.Millisecond})
+	a, b := h.dial("doc"), h.dial("doc")
+	waitFor(t, "the initial syncs", func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.step2 > 0
+	})
+	a.insert("x")
+	waitText(t, "x", b) // the first broadcast leaves the room quiet no longer
+	b.mu.Lock()
+	before := b.messages
+	b.mu.Unlock()
+	a.insert("y")
+	a.insert("z")
+	waitFor(t, "both updates in the outbox", func() bool {
+		r := h.roomOf("doc")
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return len(r.out.updates) == 2
+	})
+	waitText(t, "xyz", b)
+	b.mu.Lock()
+	got := b.messages - before
+	b.mu.Unlock()
+	if got != 1 {
+		t.Errorf("b received %d messages for two updates in one window, want 1", got)
 	}
 }

@@ -21,6 +21,7 @@ const (
 	defaultPingInterval    = 10 * time.Second
 	defaultWriteTimeout    = 10 * time.Second
 	defaultSendQueue       = 512
+	defaultBroadcastWindow = time.Millisecond
 	defaultUnloadDelay     = 30 * time.Second
 
 	// clientIdleTimeout is how long y-websocket waits for any message
@@ -72,6 +73,15 @@ type Options struct {
 	// and catches up with one sync step 2.
 	SendQueue int
 
+	// BroadcastWindow is the shortest time between two update broadcasts
+	// of a room: updates applied within it after a broadcast go out
+	// together in the next one, merged into one message per member
+	// (broadcast.go), so that a busy room costs one write per member per
+	// window rather than per update. An update to a room quiet for that
+	// long goes out at once. Zero: 1 ms; negative: no window (updates are
+	// still merged when they queue behind a broadcast under way).
+	BroadcastWindow time.Duration
+
 	// UnloadDelay is how long a room without members stays in memory after
 	// the store was flushed for it, so that a client that reconnects soon
 	// does not pay for a reload. Zero: 30 s.
@@ -98,6 +108,7 @@ type Server struct {
 	pingInterval time.Duration
 	writeTimeout time.Duration
 	unloadDelay  time.Duration
+	broadcastWin time.Duration // 0: none
 	m            *melody.Melody
 
 	// Persistence limits (persist.go); fixed, tests lower them.
@@ -158,6 +169,7 @@ func NewServer(opts Options) (*Server, error) {
 		pingInterval: ping,
 		writeTimeout: cmpOr(opts.WriteTimeout, defaultWriteTimeout),
 		unloadDelay:  cmpOr(opts.UnloadDelay, defaultUnloadDelay),
+		broadcastWin: max(cmpOr(opts.BroadcastWindow, defaultBroadcastWindow), 0),
 
 		maxUnsavedBytes:   defaultMaxUnsavedBytes,
 		maxUnsavedUpdates: defaultMaxUnsavedUpdates,
