@@ -47,6 +47,9 @@ type outbox struct {
 // it reports whether the caller must flush it (flushBroadcasts) once it has
 // released mu. Called with mu held.
 func (r *room) queueBroadcast(update []byte, from *conn) (flush bool) {
+	if _, joined := r.members[from]; len(r.members) == 0 || len(r.members) == 1 && joined {
+		return false // nobody else to tell
+	}
 	r.out.updates = append(r.out.updates, update)
 	r.out.origins = append(r.out.origins, from)
 	if r.out.flusher {
