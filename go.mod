@@ -3,6 +3,7 @@ module github.com/quirehq/quire
 go 1.26.8
 
 require (
+	github.com/golang-jwt/jwt/v5 v5.2.2
 	github.com/gorilla/websocket v1.5.0
 	github.com/olahol/melody v1.4.0
 	go.etcd.io/bbolt v1.4.3
