@@ -7,6 +7,7 @@ require (
 	github.com/gorilla/websocket v1.5.0
 	github.com/olahol/melody v1.4.0
 	go.etcd.io/bbolt v1.4.3
+	golang.org/x/time v0.16.0
 )
 
 require golang.org/x/sys v0.29.0 // indirect

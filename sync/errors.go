@@ -50,6 +50,7 @@ type closeError struct {
 	code   int
 	reason string
 	err    error
+	limit  bool // a limit (Limits) refused: counted in Stats.LimitRefusals
 }
 
 func (e *closeError) Error() string {
