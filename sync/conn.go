@@ -180,8 +180,6 @@ func (c *conn) dispatch(r *room, b []byte) error {
 				return nil
 			}
 			return c.applyUpdate(r, m.payload)
-		default:
-			c.log.Debug("ignoring sync message of unknown sub-type", "sub", m.sub)
 		}
 	case messageAwareness:
 		entries, err := decodeAwarenessUpdate(m.payload)
@@ -192,10 +190,9 @@ func (c *conn) dispatch(r *room, b []byte) error {
 	case messageQueryAwareness:
 		r.sendAwareness(c)
 	default:
-		// messageAuth flows from server to client only; other types come
-		// from protocol extensions this server does not speak, which
-		// clients must not be punished for.
-		c.log.Debug("ignoring message", "type", m.kind)
+		// messageAuth flows from server to client only, and y-websocket
+		// sends no other type: this peer speaks another protocol.
+		return &closeError{code: closeUnsupported, reason: reasonUnknownType, err: fmt.Errorf("message type %d", m.kind)}
 	}
 	return nil
 }
