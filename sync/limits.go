@@ -51,10 +51,11 @@ type Limits struct {
 	// closed with 1013 "too many documents open". Zero: 10,000.
 	Documents int
 
-	// DocumentBytes bounds a document's encoded size. An update that
-	// could grow it beyond (its current size plus the update's size) is
-	// refused, the document unchanged, and its connection closed with
-	// 1009 "document too large". Zero: 32 MiB, the default message size:
+	// DocumentBytes bounds a document's encoded size, plus the updates
+	// it holds pending (waiting for content that may never come). An
+	// update that could grow it beyond (its current size plus the
+	// update's size) is refused, the document unchanged, and its
+	// connection closed with 1009 "document too large". Zero: 32 MiB, the default message size:
 	// a document a client can send whole in its sync step 2, and half of
 	// storage/bolt's 64 MiB limit, which counts the log as well.
 	DocumentBytes int64
@@ -273,14 +274,33 @@ func (c *conn) checkAwarenessClients(entries []awarenessEntry) error {
 // r.mu held.
 func (r *room) checkSize(n int) error {
 	max := r.srv.limits.DocumentBytes
-	if max == 0 || r.size+int64(n) <= max {
+	if max == 0 || r.size+r.pendingBytes+int64(n) <= max {
 		return nil
 	}
 	r.size = int64(len(r.doc.EncodeStateAsUpdate()))
-	if r.size+int64(n) <= max {
+	if r.size+r.pendingBytes+int64(n) <= max {
 		return nil
 	}
 	return limitError(closeTooBig, reasonDocumentTooLarge)
+}
+
+// account adds what an applied update of n bytes added to the document's
+// size bounds: the changes it produced, and, while the document holds
+// pending content, the part of the update that produced no change (an
+// upper bound of what is held pending). Pending content is never encoded
+// nor stored, so without this an update whose dependencies never come
+// could grow the room's memory without limit. Called with r.mu held.
+func (r *room) account(n int) {
+	var changed int
+	for _, u := range r.changes {
+		changed += len(u)
+	}
+	r.size += int64(changed)
+	if !r.doc.HasPending() {
+		r.pendingBytes = 0
+	} else if held := n - changed; held > 0 {
+		r.pendingBytes += int64(held)
+	}
 }
 
 // String describes the limits for the startup log.

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/quirehq/quire/crdt"
 )
 
 func TestLimitDefaults(t *testing.T) {
@@ -155,4 +157,45 @@ func TestAwarenessClientsPerConnection(t *testing.T) {
 	if !c.isOpen() {
 		t.Error("c was closed")
 	}
+}
+
+// TestPendingContentCountsAgainstDocumentBytes: updates whose dependencies
+// never arrive are held pending, in memory but neither encoded nor
+// stored; they count against the size limit, so that a client cannot grow
+// a room without bound with them.
+func TestPendingContentCountsAgainstDocumentBytes(t *testing.T) {
+	h := newHarness(t, Options{Limits: Limits{DocumentBytes: 4000}})
+	a, bad := h.dial("doc"), h.dial("doc")
+	a.insert("base")
+	waitText(t, "base", a, bad)
+	for i := range 100 {
+		_, second := twoUpdates(t, uint64(1000+i), strings.Repeat("p", 300))
+		bad.write(syncMessage(syncUpdate, second)) // its first half never comes
+		if !bad.isOpen() {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	bad.expectClose(closeTooBig, reasonDocumentTooLarge)
+	if r := h.roomOf("doc"); r != nil {
+		r.mu.Lock()
+		pending := r.pendingBytes
+		r.mu.Unlock()
+		if pending == 0 || pending > 4000 {
+			t.Errorf("pending bytes %d, want some, at most the limit", pending)
+		}
+	}
+}
+
+// twoUpdates returns two consecutive updates of a document of its own
+// client: the second depends on the first.
+func twoUpdates(t *testing.T, client uint64, s string) (first, second []byte) {
+	t.Helper()
+	d := crdt.NewDoc(crdt.Options{})
+	d.SetClientID(client)
+	var updates [][]byte
+	d.OnUpdate(func(u []byte, _ any) { updates = append(updates, u) })
+	edit(t, d, "x")
+	edit(t, d, s)
+	return updates[0], updates[1]
 }

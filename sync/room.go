@@ -47,6 +47,11 @@ type room struct {
 	failed    bool
 	changes   [][]byte // updates of the ApplyUpdate in progress, to persist
 	size      int64    // upper bound of the document's encoded size (Limits.DocumentBytes)
+	// pendingBytes bounds the bytes of updates held pending (waiting for
+	// content the document lacks) since it last had none: pending content
+	// is in memory but in neither the encoded state nor the store, and
+	// counts against Limits.DocumentBytes too.
+	pendingBytes int64
 
 	// The persistence queue (persist.go): updates applied but not yet
 	// stored. unsavedBytes and unsavedUpdates count those queued and those
@@ -177,9 +182,7 @@ func (r *room) apply(c *conn, update []byte) error {
 	if err := r.doc.ApplyUpdate(update, c); err != nil {
 		return err
 	}
-	for _, u := range r.changes {
-		r.size += int64(len(u))
-	}
+	r.account(len(update))
 	r.enqueue(r.changes)
 	return nil
 }
