@@ -44,7 +44,8 @@ func (c *securityConfig) register(fs *flag.FlagSet) {
 	l := &c.limits
 	fs.Float64Var(&l.MessageRate, "max-message-rate", envDefault("QUIRE_MAX_MESSAGE_RATE", 0.0, func(s string) (float64, error) { return strconv.ParseFloat(s, 64) }),
 		"messages per second one connection may send on average; 0: default 500, -1: no limit (env QUIRE_MAX_MESSAGE_RATE)")
-	i(&l.MessageBurst, "max-message-burst", "QUIRE_MAX_MESSAGE_BURST", "messages one connection may send at once (default 5000)")
+	fs.IntVar(&l.MessageBurst, "max-message-burst", envDefault("QUIRE_MAX_MESSAGE_BURST", 0, strconv.Atoi),
+		"messages one connection may send at once; 0: default 5000 (env QUIRE_MAX_MESSAGE_BURST)")
 	i(&l.ConnectionsPerIP, "max-conns-per-ip", "QUIRE_MAX_CONNS_PER_IP", "open connections per client address (default 1024)")
 	fs.StringVar(&l.ClientIPHeader, "client-ip-header", os.Getenv("QUIRE_CLIENT_IP_HEADER"),
 		"header holding the client address set by a reverse proxy, e.g. X-Real-IP; empty: the TCP peer (env QUIRE_CLIENT_IP_HEADER)")
