@@ -54,6 +54,7 @@ type command struct {
 var commands = []command{
 	{name: "serve", summary: "run the collaboration server (the default)", run: runServe},
 	{name: "update", summary: "work with Yjs updates (inspect)", run: runUpdate},
+	{name: "token", summary: "mint an access token for the server's secret", run: runToken},
 }
 
 // Run executes the command named by args[0] with the remaining arguments.
