@@ -188,6 +188,17 @@ func (a *agent) openWithOrigin(name, doc, origin string) *client {
 	return &client{a: a, name: name, clientID: r.ClientID}
 }
 
+// openWithToken opens a client that sends token as y-websocket's params
+// option does (the query parameter token).
+func (a *agent) openWithToken(name, doc, token string) *client {
+	a.t.Helper()
+	var r struct {
+		ClientID uint64 `json:"clientID"`
+	}
+	a.do("open", map[string]any{"name": name, "doc": doc, "awareness": map[string]any{}, "params": map[string]any{"token": token}}, &r)
+	return &client{a: a, name: name, clientID: r.ClientID}
+}
+
 // openSynced opens a client with an empty awareness state and waits until
 // it has synced with the server.
 func (a *agent) openSynced(name, doc string) *client {

@@ -40,8 +40,9 @@ func (b *lockedBuffer) String() string {
 }
 
 type serverOptions struct {
-	store        string // bolt (default) or memory
-	pingInterval string // --ping-interval, if set
+	store        string   // bolt (default) or memory
+	pingInterval string   // --ping-interval, if set
+	args         []string // further flags of quire serve
 }
 
 // quireServer is one `quire serve` on a fixed loopback address and data
@@ -72,6 +73,7 @@ func startServer(t *testing.T, o serverOptions) *quireServer {
 	if o.pingInterval != "" {
 		s.args = append(s.args, "--ping-interval", o.pingInterval)
 	}
+	s.args = append(s.args, o.args...)
 	t.Cleanup(func() {
 		if s.running() {
 			s.stop()

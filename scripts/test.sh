@@ -18,7 +18,7 @@ go test -race -count=1 ./...
 go test -count=1 -run 'Trace' ./crdt
 
 if [ -n "${QUIRE_FUZZTIME:-}" ]; then
-  for pkg in ./crdt/lib0 ./crdt; do
+  for pkg in ./crdt/lib0 ./crdt ./sync; do
     for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz'); do
       echo "fuzzing $pkg $target for $QUIRE_FUZZTIME"
       go test -run '^$' -fuzz "^${target}\$" -fuzztime "$QUIRE_FUZZTIME" "$pkg"

@@ -39,6 +39,7 @@ type testClient struct {
 	awareness map[uint64]string // present states by client ID
 	clocks    map[uint64]uint64 // last clock heard per client ID
 	awUpdates [][]awarenessEntry
+	denied    []string // reasons of the permission-denied auth messages received
 
 	reading   bool
 	done      chan struct{}
@@ -235,6 +236,13 @@ func (c *testClient) handle(msg []byte) error {
 				c.awareness[e.client] = e.state
 			}
 		}
+	case 2:
+		reason, err := decodePermissionDenied(msg)
+		if err != nil {
+			return err
+		}
+		c.denied = append(c.denied, reason)
+		return nil
 	default:
 		return fmt.Errorf("message type %d", kind)
 	}
@@ -242,6 +250,35 @@ func (c *testClient) handle(msg []byte) error {
 		return fmt.Errorf("%d trailing bytes", d.Remaining())
 	}
 	return nil
+}
+
+// decodePermissionDenied decodes y-protocols' auth message as
+// y-websocket does: type 2, then the auth sub-type, 0 for permission
+// denied, followed by the reason.
+func decodePermissionDenied(msg []byte) (string, error) {
+	d := lib0.NewDecoder(msg)
+	kind, err := d.ReadVarUint()
+	if err != nil {
+		return "", err
+	}
+	if kind != 2 {
+		return "", fmt.Errorf("message type %d, want 2", kind)
+	}
+	sub, err := d.ReadVarUint()
+	if err != nil {
+		return "", err
+	}
+	if sub != 0 {
+		return "", fmt.Errorf("auth sub-type %d, want 0 (permission denied)", sub)
+	}
+	reason, err := d.ReadVarString()
+	if err != nil {
+		return "", err
+	}
+	if d.Remaining() != 0 {
+		return "", fmt.Errorf("%d trailing bytes", d.Remaining())
+	}
+	return reason, nil
 }
 
 // insert appends s to the client's text; the change goes to the server.

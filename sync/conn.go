@@ -11,7 +11,9 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/olahol/melody"
+	"golang.org/x/time/rate"
 
+	"github.com/quirehq/quire/auth"
 	"github.com/quirehq/quire/crdt"
 )
 
@@ -29,6 +31,15 @@ type conn struct {
 	log  *slog.Logger
 	sess *melody.Session // set by the connect handler before anyone else sees the conn
 	room *room           // set (under the room's mutex) when joined; nil if joining failed
+
+	grant   auth.Grant    // what the Authorizer allowed
+	ip      string        // client address, for Limits.ConnectionsPerIP
+	limiter *rate.Limiter // message rate; nil: unlimited
+	expiry  *time.Timer   // closes the connection when grant expires
+
+	// countedIP records that the connection counts in Server.perIP;
+	// guarded by the Server's mutex.
+	countedIP bool
 
 	// awareness holds the awareness client IDs whose states this
 	// connection set last; they are removed when it ends.
@@ -141,14 +152,16 @@ func (c *conn) handleMessage(b []byte) {
 	if r == nil || c.closing.Load() {
 		return // not joined (the close is under way), or closing
 	}
-	err := c.dispatch(r, b)
+	err := c.allowMessage()
+	if err == nil {
+		err = c.dispatch(r, b)
+	}
 	if err == nil {
 		return
 	}
 	var ce *closeError
 	if errors.As(err, &ce) {
-		c.log.Warn("closing connection after a bad message", "code", ce.code, "err", err)
-		c.close(ce.code, ce.reason)
+		c.refuse(ce, "closing connection after a bad message")
 		return
 	}
 	// Anything else means the document can no longer be trusted or
@@ -167,23 +180,24 @@ func (c *conn) dispatch(r *room, b []byte) error {
 		case syncStep1:
 			return r.answerStep1(c, m.payload)
 		case syncStep2, syncUpdate:
+			if !c.grant.CanWrite() {
+				c.refuseWrite()
+				return nil
+			}
 			return c.applyUpdate(r, m.payload)
-		default:
-			c.log.Debug("ignoring sync message of unknown sub-type", "sub", m.sub)
 		}
 	case messageAwareness:
 		entries, err := decodeAwarenessUpdate(m.payload)
 		if err != nil {
 			return invalidPayload("malformed awareness update", err)
 		}
-		r.applyAwareness(c, entries)
+		return r.applyAwareness(c, entries)
 	case messageQueryAwareness:
 		r.sendAwareness(c)
 	default:
-		// messageAuth flows from server to client only; other types come
-		// from protocol extensions this server does not speak, which
-		// clients must not be punished for.
-		c.log.Debug("ignoring message", "type", m.kind)
+		// messageAuth flows from server to client only, and y-websocket
+		// sends no other type: this peer speaks another protocol.
+		return &closeError{code: closeUnsupported, reason: reasonUnknownType, err: fmt.Errorf("message type %d", m.kind)}
 	}
 	return nil
 }
@@ -196,6 +210,10 @@ func (c *conn) dispatch(r *room, b []byte) error {
 // the reloaded room's sync step 1 shows it missing.
 func (c *conn) applyUpdate(r *room, update []byte) error {
 	if err := r.apply(c, update); err != nil {
+		var ce *closeError
+		if errors.As(err, &ce) {
+			return err // refused by a limit, the document unchanged
+		}
 		if errors.Is(err, crdt.ErrMalformedUpdate) {
 			return invalidPayload("malformed update", err)
 		}
@@ -207,6 +225,20 @@ func (c *conn) applyUpdate(r *room, update []byte) error {
 	}
 	r.waitBacklog(c)
 	return nil
+}
+
+// refuse closes c with the code and reason of ce, counting the refusal
+// if a limit made it.
+func (c *conn) refuse(ce *closeError, msg string) {
+	if !c.close(ce.code, ce.reason) {
+		return
+	}
+	if ce.limit {
+		c.srv.limitRefusals.Add(1)
+		c.log.Warn("closing connection: limit reached", "code", ce.code, "reason", ce.reason)
+		return
+	}
+	c.log.Warn(msg, "code", ce.code, "err", ce)
 }
 
 // recoverPanic is the last resort of a handler: a bug must not take the

@@ -20,10 +20,19 @@
 //     room's table and forwarded; when a connection ends, the states it
 //     added are removed and the removal is broadcast. Query-awareness is
 //     answered with every state.
-//   - Other message types are ignored. A message that does not decode
-//     closes its connection only: 1003 for a text frame, 1007 for malformed
-//     bytes; the document is unchanged (crdt applies updates all or
-//     nothing).
+//   - A message that does not decode closes its connection only: 1003 for
+//     a text frame or a message type y-websocket does not send, 1007 for
+//     malformed bytes; the document is unchanged (crdt applies updates all
+//     or nothing).
+//
+// # Access and limits
+//
+// An Authorizer (auth.go) checks each handshake before the upgrade; a
+// read-only connection's updates are refused with y-protocols'
+// permission-denied message, and an expired grant closes its connection
+// with 4401. Limits (limits.go) bound message rate, connections per
+// address and per document, documents in memory and document size, each
+// refusing with a close code and reason.
 //
 // # Rooms and concurrency
 //

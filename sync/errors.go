@@ -31,7 +31,7 @@ var errShuttingDown = errors.New("sync: server shutting down")
 // most 123 bytes of them.
 const (
 	closeGoingAway      = 1001 // Shutdown
-	closeUnsupported    = 1003 // a text frame: the protocol is binary
+	closeUnsupported    = 1003 // a text frame or an unknown message type
 	closeInvalidPayload = 1007 // a message that does not decode
 	closeInternalError  = 1011 // the document cannot be loaded or stored
 	closeTryAgainLater  = 1013 // a slow consumer
@@ -40,6 +40,7 @@ const (
 	reasonUnavailable = "document unavailable"
 	reasonSlow        = "slow consumer"
 	reasonTextFrame   = "text frames are not supported"
+	reasonUnknownType = "unsupported message type"
 	reasonInternal    = "internal error"
 )
 
@@ -50,6 +51,7 @@ type closeError struct {
 	code   int
 	reason string
 	err    error
+	limit  bool // a limit (Limits) refused: counted in Stats.LimitRefusals
 }
 
 func (e *closeError) Error() string {

@@ -17,6 +17,10 @@ import (
 // others wait for that load.
 func (s *Server) join(c *conn) error {
 	s.mu.Lock()
+	if err := s.admitRoom(c.name); err != nil {
+		s.mu.Unlock()
+		return err
+	}
 	r := s.rooms[c.name]
 	first := r == nil
 	if first {
@@ -60,6 +64,7 @@ func (s *Server) release(r *room) {
 	}
 	stop := make(chan struct{})
 	r.idleStop = stop
+	r.idleSince = time.Now()
 	s.bg.Add(1)
 	go s.unloadWhenIdle(r, stop)
 }

@@ -1,6 +1,8 @@
 package sync
 
 import (
+	"fmt"
+
 	"github.com/quirehq/quire/crdt/lib0"
 )
 
@@ -12,7 +14,7 @@ import (
 const (
 	messageSync           = 0
 	messageAwareness      = 1
-	messageAuth           = 2 // server → client only (permission denied); ignored when received
+	messageAuth           = 2 // server → client only (permission denied); refused when received
 	messageQueryAwareness = 3
 
 	syncStep1  = 0 // payload: the sender's state vector; answered with step 2
@@ -57,10 +59,10 @@ type message struct {
 }
 
 // decodeMessage decodes the framing of b. A message of a type the server
-// does not handle (auth, or one from a newer protocol) is returned without
-// reading its payload, whose layout is unknown; so is a sync message of an
-// unknown sub-type. Bytes after the payload are ignored, as y-protocols
-// does.
+// does not handle (auth, or one from another protocol) is returned without
+// reading its payload, whose layout is unknown, for dispatch to refuse; a
+// sync message of an unknown sub-type is malformed. Bytes after the
+// payload are ignored, as y-protocols does.
 func decodeMessage(b []byte) (message, error) {
 	d := lib0.NewDecoder(b)
 	kind, err := d.ReadVarUint()
@@ -74,7 +76,8 @@ func decodeMessage(b []byte) (message, error) {
 			return message{}, invalidPayload("malformed sync message", err)
 		}
 		if m.sub > syncUpdate {
-			return m, nil
+			// y-protocols throws on it too: no client sends one.
+			return message{}, invalidPayload("unknown sync message type", fmt.Errorf("sync sub-type %d", m.sub))
 		}
 		if m.payload, err = d.ReadVarBytes(); err != nil {
 			return message{}, invalidPayload("malformed sync message", err)

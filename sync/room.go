@@ -30,8 +30,9 @@ type room struct {
 	log  *slog.Logger
 
 	// Guarded by srv.mu.
-	refs     int           // connections joined or waiting for the load
-	idleStop chan struct{} // closed to cancel a pending unload
+	refs      int           // connections joined or waiting for the load
+	idleStop  chan struct{} // closed to cancel a pending unload
+	idleSince time.Time     // when refs last dropped to 0, for evicting the least recently used
 
 	ready   chan struct{} // closed once the load has finished
 	loadErr error         // set before ready is closed
@@ -45,6 +46,12 @@ type room struct {
 	awareness awarenessTable
 	failed    bool
 	changes   [][]byte // updates of the ApplyUpdate in progress, to persist
+	size      int64    // upper bound of the document's encoded size (Limits.DocumentBytes)
+	// pendingBytes bounds the bytes of updates held pending (waiting for
+	// content the document lacks) since it last had none: pending content
+	// is in memory but in neither the encoded state nor the store, and
+	// counts against Limits.DocumentBytes too.
+	pendingBytes int64
 
 	// The persistence queue (persist.go): updates applied but not yet
 	// stored. unsavedBytes and unsavedUpdates count those queued and those
@@ -107,6 +114,7 @@ func (r *room) load(ctx context.Context) {
 	// again.
 	doc.OnUpdate(r.onUpdate)
 	r.doc = doc // published to waiters by close(ready)
+	r.size = int64(len(stored))
 	r.log.Debug("document loaded", "bytes", len(stored), "took", time.Since(start))
 }
 
@@ -176,17 +184,21 @@ func (r *room) apply(c *conn, update []byte) error {
 	if r.failed {
 		return nil
 	}
+	if err := r.checkSize(len(update)); err != nil {
+		return err
+	}
 	defer func() { r.changes = nil }()
 	if err := r.doc.ApplyUpdate(update, c); err != nil {
 		return err
 	}
+	r.account(len(update))
 	r.enqueue(r.changes)
 	return nil
 }
 
 // answerStep1 sends c the sync step 2 for its state vector sv: everything
-// the client lacks. It is sent under mu so that it is ordered with the
-// updates broadcast to c.
+// the client lacks. Update broadcasts, sent outside mu (broadcast.go), may
+// reach c before or after it; updates are idempotent, so either is right.
 func (r *room) answerStep1(c *conn, sv []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -202,16 +214,21 @@ func (r *room) answerStep1(c *conn, sv []byte) error {
 }
 
 // applyAwareness merges awareness entries from c and forwards those that
-// changed something to the other members.
-func (r *room) applyAwareness(c *conn, entries []awarenessEntry) {
+// changed something to the other members. An update that would make c
+// control too many client IDs is refused whole.
+func (r *room) applyAwareness(c *conn, entries []awarenessEntry) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.failed {
-		return
+		return nil
+	}
+	if err := c.checkAwarenessClients(entries); err != nil {
+		return err
 	}
 	if changed := r.awareness.apply(entries, c); len(changed) > 0 {
 		r.broadcast(encodeAwarenessMessage(changed), c)
 	}
+	return nil
 }
 
 // sendAwareness answers a query-awareness message with every present

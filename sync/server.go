@@ -86,6 +86,15 @@ type Options struct {
 	// the store was flushed for it, so that a client that reconnects soon
 	// does not pay for a reload. Zero: 30 s.
 	UnloadDelay time.Duration
+
+	// Authorizer checks every handshake before the upgrade (auth.go): a
+	// refusal is answered with its HTTP status (401, 403) and reason, and
+	// a grant that expires closes the connection with 4401. Nil: the
+	// server is open, every connection may write.
+	Authorizer Authorizer
+
+	// Limits bound connections, messages and documents (limits.go).
+	Limits Limits
 }
 
 // Stats is a snapshot of a Server's load.
@@ -97,6 +106,14 @@ type Stats struct {
 	// stopped reading because its room had too many updates not yet
 	// stored: the store is slower than the clients.
 	Backpressure uint64
+	// ReadOnlyRefused counts the updates (sync step 2 and update
+	// messages) refused because their connection may only read.
+	ReadOnlyRefused uint64
+	// LimitRefusals counts the connections closed by a limit (Limits).
+	LimitRefusals uint64
+	// Evictions counts the idle documents unloaded early to make room
+	// for another (Limits.Documents).
+	Evictions uint64
 }
 
 // Server serves Yjs documents to y-websocket clients over WebSocket: one
@@ -109,6 +126,8 @@ type Server struct {
 	writeTimeout time.Duration
 	unloadDelay  time.Duration
 	broadcastWin time.Duration // 0: none
+	authz        Authorizer
+	limits       Limits // resolved: 0 means no limit
 	m            *melody.Melody
 
 	// Persistence limits (persist.go); fixed, tests lower them.
@@ -130,7 +149,8 @@ type Server struct {
 	rooms     map[string]*room
 	conns     map[*conn]struct{}
 	closing   bool
-	keepalive bool // the keep-alive loop has started
+	keepalive bool           // the keep-alive loop has started
+	perIP     map[string]int // open connections by client address
 
 	handlers   gosync.WaitGroup // ServeHTTP calls that passed the gate
 	bg         gosync.WaitGroup // the keep-alive loop and pending unloads
@@ -139,6 +159,10 @@ type Server struct {
 	nextConn      atomic.Uint64
 	slowConsumers atomic.Uint64
 	backpressure  atomic.Uint64
+
+	readOnlyRefused atomic.Uint64
+	limitRefusals   atomic.Uint64
+	evictions       atomic.Uint64
 }
 
 // NewServer returns a Server configured by opts.
@@ -170,6 +194,8 @@ func NewServer(opts Options) (*Server, error) {
 		writeTimeout: cmpOr(opts.WriteTimeout, defaultWriteTimeout),
 		unloadDelay:  cmpOr(opts.UnloadDelay, defaultUnloadDelay),
 		broadcastWin: max(cmpOr(opts.BroadcastWindow, defaultBroadcastWindow), 0),
+		authz:        opts.Authorizer,
+		limits:       opts.Limits.resolve(),
 
 		maxUnsavedBytes:   defaultMaxUnsavedBytes,
 		maxUnsavedUpdates: defaultMaxUnsavedUpdates,
@@ -178,9 +204,13 @@ func NewServer(opts Options) (*Server, error) {
 
 		rooms: make(map[string]*room),
 		conns: make(map[*conn]struct{}),
+		perIP: make(map[string]int),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.authz == nil {
+		s.log.Warn("no authorizer configured: anyone who can reach the server may read and write every document")
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.persistCtx, s.persistCancel = context.WithCancel(context.Background())
@@ -221,8 +251,9 @@ func cmpOr[T comparable](v, def T) T {
 	return v
 }
 
-// ServeHTTP serves /ws/<docName>: it checks the name (400) and the Origin
-// (403), refuses new connections during Shutdown (503), upgrades the
+// ServeHTTP serves /ws/<docName>: it checks the name (400), the Origin
+// (403) and the token (Authorizer: 401 or 403), refuses new connections
+// during Shutdown (503), upgrades the
 // request and serves the connection until it ends. Mount it at "/ws/" with
 // the full path left in the request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -241,6 +272,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
+	grant, err := s.authorize(r, name)
+	if err != nil {
+		status, reason := authAnswer(w, err)
+		s.log.Info("refused: not authorized", "doc", name, "status", status, "reason", reason, "err", err, "remote", r.RemoteAddr)
+		return
+	}
 	if !s.enter() {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
@@ -249,6 +286,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	id := s.nextConn.Add(1)
 	c := newConn(s, name, s.log.With("doc", name, "conn", id, "remote", r.RemoteAddr))
+	c.grant, c.ip, c.limiter = grant, s.clientIP(r), s.newLimiter()
 	if err := s.m.HandleRequestWithKeys(w, r, map[string]any{connKey: c}); err != nil {
 		// The upgrader has answered the request.
 		c.log.Debug("upgrade failed", "err", err)
@@ -388,5 +426,9 @@ func (s *Server) Stats() Stats {
 		Connections:   len(s.conns),
 		SlowConsumers: s.slowConsumers.Load(),
 		Backpressure:  s.backpressure.Load(),
+
+		ReadOnlyRefused: s.readOnlyRefused.Load(),
+		LimitRefusals:   s.limitRefusals.Load(),
+		Evictions:       s.evictions.Load(),
 	}
 }

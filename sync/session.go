@@ -19,14 +19,23 @@ func (s *Server) onConnect(sess *melody.Session) {
 	c := connOf(sess)
 	c.sess = sess
 	defer c.recoverPanic("connecting")
-	if !s.register(c) {
-		c.close(closeGoingAway, reasonShutdown)
+	if err := s.register(c); err != nil {
+		var ce *closeError
+		if errors.As(err, &ce) {
+			c.refuse(ce, "refused")
+		} else {
+			c.close(closeGoingAway, reasonShutdown)
+		}
 		return
 	}
 	err := s.join(c)
+	var ce *closeError
 	switch {
 	case err == nil:
-		c.log.Debug("connected")
+		c.watchExpiry()
+		c.log.Debug("connected", "permission", c.grant.Permission)
+	case errors.As(err, &ce): // refused by a limit
+		c.refuse(ce, "refused")
 	case s.ctx.Err() != nil: // the load was cut short by Shutdown
 		c.close(closeGoingAway, reasonShutdown)
 	default:
@@ -39,12 +48,14 @@ func (s *Server) onDisconnect(sess *melody.Session) {
 	c := connOf(sess)
 	defer close(c.ended)
 	defer c.recoverPanic("disconnecting")
+	c.stopExpiry()
 	if r := c.room; r != nil {
 		r.remove(c)
 		s.release(r)
 	}
 	s.mu.Lock()
 	delete(s.conns, c)
+	s.releaseIP(c)
 	s.mu.Unlock()
 	c.log.Debug("disconnected")
 }
@@ -77,13 +88,14 @@ func (s *Server) onError(sess *melody.Session, err error) {
 	c.log.Debug("connection error", "err", err)
 }
 
-// register adds c to the connections Shutdown will close.
-func (s *Server) register(c *conn) bool {
+// register adds c to the connections Shutdown will close, unless its
+// client address has too many connections already.
+func (s *Server) register(c *conn) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
-		return false
+		return errShuttingDown
 	}
 	s.conns[c] = struct{}{}
-	return true
+	return s.admitIP(c)
 }

@@ -166,15 +166,26 @@ func TestConcurrentRooms(t *testing.T) {
 	}
 }
 
-func TestUnknownMessagesAreIgnored(t *testing.T) {
+// TestUnknownMessagesCloseTheConnection: y-websocket sends sync, awareness
+// and query-awareness only (auth flows from server to client), and
+// y-protocols throws on an unknown sync sub-type; anything else comes from
+// a peer that speaks another protocol, and only its connection is closed.
+func TestUnknownMessagesCloseTheConnection(t *testing.T) {
 	h := newHarness(t, Options{})
-	a, b := h.dial("doc"), h.dial("doc")
-	a.write([]byte{messageAuth, 0, 4, 'n', 'o', 'p', 'e'}) // auth: server → client only
-	a.write([]byte{99, 1, 2, 3})                           // a type from the future
-	a.write([]byte{messageSync, 7, 1, 0})                  // a sync sub-type from the future
-	a.insert("still here")
-	waitText(t, "still here", a, b)
-	if !a.isOpen() {
-		t.Fatal("connection closed")
+	b := h.dial("doc")
+	for _, tc := range []struct {
+		msg    []byte
+		code   int
+		reason string
+	}{
+		{[]byte{messageAuth, 0, 4, 'n', 'o', 'p', 'e'}, closeUnsupported, reasonUnknownType},
+		{[]byte{99, 1, 2, 3}, closeUnsupported, reasonUnknownType},
+		{[]byte{messageSync, 7, 1, 0}, closeInvalidPayload, "unknown sync message type"},
+	} {
+		a := h.dial("doc")
+		a.write(tc.msg)
+		a.expectClose(tc.code, tc.reason)
 	}
+	b.insert("still here")
+	waitText(t, "still here", b, h.dial("doc"))
 }

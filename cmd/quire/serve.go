@@ -32,6 +32,7 @@ type serveConfig struct {
 	pingInterval    time.Duration
 	commitDelay     time.Duration
 	shutdownTimeout time.Duration
+	security        securityConfig
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -63,6 +64,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	dur(&c.pingInterval, "ping-interval", "QUIRE_PING_INTERVAL", 10*time.Second, "interval of pings and keep-alive messages (must be below 30s)")
 	dur(&c.commitDelay, "commit-delay", "QUIRE_COMMIT_DELAY", 2*time.Millisecond, "longest an update waits to share a disk commit with others")
 	dur(&c.shutdownTimeout, "shutdown-timeout", "QUIRE_SHUTDOWN_TIMEOUT", 10*time.Second, "how long a graceful shutdown may take")
+	c.security.register(fs)
 }
 
 func newLogger(m *Main, format, level string) (*slog.Logger, error) {
@@ -103,6 +105,14 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 
+	authz, err := cfg.security.authorizer()
+	if err != nil {
+		return err
+	}
+	if authz != nil {
+		log.Info("tokens required on every connection")
+	}
+
 	var store sync.Store
 	var closeStore func() error
 	switch cfg.store {
@@ -137,6 +147,8 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 		AllowedOrigins:  origins,
 		MaxMessageBytes: cfg.maxMessageBytes,
 		PingInterval:    cfg.pingInterval,
+		Authorizer:      authz,
+		Limits:          cfg.security.limits,
 	})
 	if err != nil {
 		closeStore()

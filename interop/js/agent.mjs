@@ -69,7 +69,7 @@ const withOrigin = (origin) => class extends WebSocket {
   }
 }
 
-const open = ({ name, doc: docName, awareness: localState = {}, connect = true, origin = null }) => {
+const open = ({ name, doc: docName, awareness: localState = {}, connect = true, origin = null, params = {} }) => {
   if (!name || !docName) throw new Error('open needs name and doc')
   if (clients.has(name)) throw new Error(`client ${name} exists`)
   const doc = new Y.Doc()
@@ -81,6 +81,9 @@ const open = ({ name, doc: docName, awareness: localState = {}, connect = true, 
     WebSocketPolyfill: origin ? withOrigin(origin) : WebSocket,
     awareness,
     connect,
+    // URL query parameters of the handshake, e.g. {token} for a server
+    // that requires one.
+    params,
     // Several clients share this process: without this they would sync
     // through a BroadcastChannel instead of through the server.
     disableBc: true

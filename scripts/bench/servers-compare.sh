@@ -7,6 +7,8 @@
 # generator). Every scenario gets a fresh server process, so that memory
 # figures start from the same point. Cold load (documents on disk, restart)
 # runs against Quire only: the reference servers keep documents in memory.
+# Every client comes from 127.0.0.1, so Quire's per-address connection
+# limit (issue 5; the reference servers have none) is lifted.
 #
 #   scripts/bench/servers-compare.sh          # ~6 minutes on 2 cores
 #   QUICK=1 scripts/bench/servers-compare.sh  # smaller loads, ~1 minute
@@ -126,19 +128,19 @@ run_server() {
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 run_server y-websocket-server y-websocket "" "$server_core" node "$servers_dir/y-websocket-server.mjs"
 run_server hocuspocus hocuspocus "" "$server_core" node "$servers_dir/hocuspocus-server.mjs"
-run_server quire-1 y-websocket /ws "$server_core" env GOMAXPROCS=1 "$out/quire" serve --addr 127.0.0.1:0 --store memory
-run_server quire-2 y-websocket /ws "$both_cores" env GOMAXPROCS=2 "$out/quire" serve --addr 127.0.0.1:0 --store memory
+run_server quire-1 y-websocket /ws "$server_core" env GOMAXPROCS=1 "$out/quire" serve --addr 127.0.0.1:0 --store memory --max-conns-per-ip -1
+run_server quire-2 y-websocket /ws "$both_cores" env GOMAXPROCS=2 "$out/quire" serve --addr 127.0.0.1:0 --store memory --max-conns-per-ip -1
 
 # Cold load: seed documents into a bbolt file, restart, join.
 for g in 1 2; do
 	cores=$server_core
 	[ "$g" = 2 ] && cores=$both_cores
 	rm -rf "$out/data-$g"
-	start quire-$g "$cores" env GOMAXPROCS=$g "$out/quire" serve --addr 127.0.0.1:0 --data-dir "$out/data-$g" || continue
+	start quire-$g "$cores" env GOMAXPROCS=$g "$out/quire" serve --addr 127.0.0.1:0 --data-dir "$out/data-$g" --max-conns-per-ip -1 || continue
 	# shellcheck disable=SC2086
 	bench quire-$g seed "ws://127.0.0.1:$srv_port/ws" y-websocket --prefix cold $cold seed
 	stop
-	start quire-$g "$cores" env GOMAXPROCS=$g "$out/quire" serve --addr 127.0.0.1:0 --data-dir "$out/data-$g" || continue
+	start quire-$g "$cores" env GOMAXPROCS=$g "$out/quire" serve --addr 127.0.0.1:0 --data-dir "$out/data-$g" --max-conns-per-ip -1 || continue
 	# shellcheck disable=SC2086
 	bench quire-$g cold-load "ws://127.0.0.1:$srv_port/ws" y-websocket --prefix cold $cold cold-load
 	stop
