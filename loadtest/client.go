@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"strings"
 	gosync "sync"
@@ -182,11 +181,6 @@ func closeAll(cs []*client) {
 		})
 	}
 	wg.Wait()
-}
-
-// isClosed reports whether err only says the connection was closed.
-func isClosed(err error) bool {
-	return err == nil || errors.Is(err, io.EOF) || websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway)
 }
 
 // countDropped counts the clients whose connection the server ended
