@@ -22,7 +22,8 @@ go test -race -count=1 ./...
 # they check byte-identity with Yjs on every trace in seconds.
 go test -count=1 -run 'Trace' ./crdt
 
-# The editor in real Chromium against the built binary (about a minute).
+# The editor in real Chromium against the built binary, and its
+# confirmation tracker in Node (about a minute).
 node --test --test-concurrency=1 static/e2e/
 
 if [ -n "${QUIRE_FUZZTIME:-}" ]; then
