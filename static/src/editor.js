@@ -125,6 +125,9 @@ const main = () => {
   // Leave at once when the page goes away (y-websocket only does so in
   // Node), or other tabs and users keep showing this one for 30 s.
   window.addEventListener('pagehide', () => awareness.setLocalState(null))
+  window.addEventListener('pageshow', (e) => {
+    if (e.persisted) awareness.setLocalStateField('user', { ...user }) // back from the page cache
+  })
 
   new QuillBinding(doc.getText('quill'), quill, awareness) // eslint-disable-line no-new
 
