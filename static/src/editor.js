@@ -31,6 +31,13 @@ const idbWaitLimit = 3_000 // connect anyway if IndexedDB does not answer
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id))
 
+// sessionStorage, which is per tab and survives reloads; without it (a
+// sandboxed page) the count starts from zero on each load.
+const session = {
+  get: (key) => { try { return sessionStorage.getItem(key) } catch { return null } },
+  set: (key, value) => { try { sessionStorage.setItem(key, value) } catch {} }
+}
+
 const fail = (message) => {
   const p = $('page-error')
   p.textContent = message
@@ -74,9 +81,9 @@ const main = () => {
   // sends it (see tracker.js).
   const tracker = new ChangeTracker(doc, {
     isLocal: (origin) => origin !== provider && origin !== persistence,
-    pending: Number(sessionStorage.getItem(pendingKey)) || 0,
+    pending: Number(session.get(pendingKey)) || 0,
     onChange: (t) => {
-      sessionStorage.setItem(pendingKey, String(t.pending))
+      session.set(pendingKey, String(t.pending))
       renderPending(t.pending)
     }
   })
