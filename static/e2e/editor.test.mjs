@@ -160,7 +160,7 @@ test('edits made offline survive a reload and merge when back online; tabs stay 
 
   // Reload while offline: the page comes from the service worker, the
   // document from IndexedDB, the count of unconfirmed changes with it.
-  await pa.waitForTimeout(300) // y-indexeddb writes each update in its own transaction
+  await pa.waitForTimeout(500) // y-indexeddb writes each update in its own transaction
   await pa.reload()
   await pa.waitForFunction(() => window.quire?.quill.getText().includes('Written offline.'))
   // (Chromium's offline emulation does not reach navigator.onLine of a
