@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: Go vet, the Go tests (race detector on) and the
-# differential tests against real Yjs, which need the pinned npm packages.
+# differential tests against real Yjs, which need the pinned npm packages,
+# and the editor's browser tests in Chromium (/usr/bin/chromium, or
+# QUIRE_CHROMIUM; they fail without it).
 # Environment:
 #   QUIRE_DIFF_SEEDS  number of randomized scenarios checked against Yjs (default 40)
 #   QUIRE_FUZZTIME    if set (e.g. 10s), also runs every fuzz target that long
@@ -11,11 +13,27 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# Chromium for the editor's browser tests (static/e2e), from Debian's
+# packages when it is missing and apt-get is there (a fresh machine).
+if [ -z "${QUIRE_CHROMIUM:-}" ] && ! command -v chromium >/dev/null && command -v apt-get >/dev/null; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+fi
+
+# The editor bundle the binary embeds (static/dist, not committed).
+npm run --silent build
+
 go vet ./...
 go test -race -count=1 ./...
 # The full trace replays are too slow under the race detector; without it
 # they check byte-identity with Yjs on every trace in seconds.
 go test -count=1 -run 'Trace' ./crdt
+
+# The editor in real Chromium against the built binary, and its
+# confirmation tracker in Node (about a minute).
+node --test --test-concurrency=1 static/e2e/
 
 if [ -n "${QUIRE_FUZZTIME:-}" ]; then
   for pkg in ./crdt/lib0 ./crdt ./sync; do

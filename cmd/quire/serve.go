@@ -162,7 +162,7 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, "{\"status\":\"ok\",\"rooms\":%d,\"connections\":%d}\n", st.Rooms, st.Connections)
 	})
-	mux.Handle("/", http.FileServerFS(static.FS()))
+	mux.Handle("/", static.Handler(static.Options{Logger: log.With("component", "static")}))
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
