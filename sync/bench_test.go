@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/quirehq/quire/crdt"
+	"github.com/quirehq/quire/crdt/lib0"
 )
 
 // discardStore stores nothing: the benchmark measures the room, not the
@@ -101,6 +102,25 @@ func benchmarkBroadcast(b *testing.B, n int) {
 	b.StopTimer()
 }
 
+// updatesIn returns how many of the benchmark's updates a sync update
+// message holds. Each is one item of the sending client, and merging never
+// fuses items, so the struct count of the update's one client entry is
+// the number of updates merged into it.
+func updatesIn(msg []byte) int {
+	d := lib0.NewDecoder(msg[2:])
+	if _, err := d.ReadVarUint(); err != nil { // the update's length
+		return 0
+	}
+	if clients, err := d.ReadVarUint(); err != nil || clients != 1 {
+		return 0
+	}
+	n, err := d.ReadVarUint()
+	if err != nil {
+		return 0
+	}
+	return int(n)
+}
+
 // countingReader is a member that only counts the sync updates it
 // receives, so that the clients cost next to nothing.
 type countingReader struct {
@@ -125,7 +145,7 @@ func dialCounting(tb testing.TB, url string) *countingReader {
 				return
 			}
 			if len(msg) > 1 && msg[0] == messageSync && msg[1] == syncUpdate {
-				r.updates.Add(1)
+				r.updates.Add(int64(updatesIn(msg)))
 			}
 		}
 	}()

@@ -52,6 +52,11 @@ type conn struct {
 	// closing is set once a close has started: nothing more is sent.
 	closing atomic.Bool
 
+	// flushAfter is set (under the room's mutex, on the connection's own
+	// goroutine) when an update of this connection made it the flusher of
+	// the room's outbox (broadcast.go).
+	flushAfter bool
+
 	mu      gosync.Mutex
 	done    bool             // the handler has returned: no closer may start
 	closers gosync.WaitGroup // the close goroutine, which the handler waits for
@@ -213,6 +218,10 @@ func (c *conn) applyUpdate(r *room, update []byte) error {
 			return invalidPayload("malformed update", err)
 		}
 		return fmt.Errorf("applying an update: %w", err)
+	}
+	if c.flushAfter {
+		c.flushAfter = false
+		r.flushBroadcasts()
 	}
 	r.waitBacklog(c)
 	return nil

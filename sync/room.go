@@ -61,6 +61,13 @@ type room struct {
 	unsavedUpdates int
 	persisted      chan struct{} // non-nil while the persister runs; closed when it stops
 	progress       chan struct{} // closed when the persister stores a batch, if someone waits
+
+	// Update broadcasts (broadcast.go): out is guarded by mu; sendMu is
+	// held by the goroutine sending a batch, and guards recipients, its
+	// reusable list of members.
+	out        outbox
+	sendMu     gosync.Mutex
+	recipients []*conn
 }
 
 func newRoom(s *Server, name string) *room {
@@ -111,15 +118,17 @@ func (r *room) load(ctx context.Context) {
 	r.log.Debug("document loaded", "bytes", len(stored), "took", time.Since(start))
 }
 
-// onUpdate runs inside ApplyUpdate, under mu: the change is encoded once
-// and queued to every member but the one it came from, and kept to be
-// queued for persisting once ApplyUpdate has succeeded.
+// onUpdate runs inside ApplyUpdate, under mu: the change is queued to be
+// broadcast to every member but the one it came from (broadcast.go), which
+// then flushes the broadcast, and kept to be queued for persisting once
+// ApplyUpdate has succeeded.
 func (r *room) onUpdate(update []byte, origin any) {
-	msg := encodeSync(syncUpdate, update)
 	from, _ := origin.(*conn)
-	for m := range r.members {
-		if m != from {
-			m.send(msg)
+	if r.queueBroadcast(update, from) {
+		if from != nil {
+			from.flushAfter = true
+		} else {
+			go r.flushBroadcasts() // not reached: every update has a sender
 		}
 	}
 	r.changes = append(r.changes, update)
@@ -188,8 +197,8 @@ func (r *room) apply(c *conn, update []byte) error {
 }
 
 // answerStep1 sends c the sync step 2 for its state vector sv: everything
-// the client lacks. It is sent under mu so that it is ordered with the
-// updates broadcast to c.
+// the client lacks. Update broadcasts, sent outside mu (broadcast.go), may
+// reach c before or after it; updates are idempotent, so either is right.
 func (r *room) answerStep1(c *conn, sv []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()

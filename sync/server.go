@@ -21,6 +21,7 @@ const (
 	defaultPingInterval    = 10 * time.Second
 	defaultWriteTimeout    = 10 * time.Second
 	defaultSendQueue       = 512
+	defaultBroadcastWindow = time.Millisecond
 	defaultUnloadDelay     = 30 * time.Second
 
 	// clientIdleTimeout is how long y-websocket waits for any message
@@ -72,6 +73,15 @@ type Options struct {
 	// and catches up with one sync step 2.
 	SendQueue int
 
+	// BroadcastWindow is the shortest time between two update broadcasts
+	// of a room: updates applied within it after a broadcast go out
+	// together in the next one, merged into one message per member
+	// (broadcast.go), so that a busy room costs one write per member per
+	// window rather than per update. An update to a room quiet for that
+	// long goes out at once. Zero: 1 ms; negative: no window (updates are
+	// still merged when they queue behind a broadcast under way).
+	BroadcastWindow time.Duration
+
 	// UnloadDelay is how long a room without members stays in memory after
 	// the store was flushed for it, so that a client that reconnects soon
 	// does not pay for a reload. Zero: 30 s.
@@ -115,6 +125,7 @@ type Server struct {
 	pingInterval time.Duration
 	writeTimeout time.Duration
 	unloadDelay  time.Duration
+	broadcastWin time.Duration // 0: none
 	authz        Authorizer
 	limits       Limits // resolved: 0 means no limit
 	m            *melody.Melody
@@ -182,6 +193,7 @@ func NewServer(opts Options) (*Server, error) {
 		pingInterval: ping,
 		writeTimeout: cmpOr(opts.WriteTimeout, defaultWriteTimeout),
 		unloadDelay:  cmpOr(opts.UnloadDelay, defaultUnloadDelay),
+		broadcastWin: max(cmpOr(opts.BroadcastWindow, defaultBroadcastWindow), 0),
 		authz:        opts.Authorizer,
 		limits:       opts.Limits.resolve(),
 
@@ -212,6 +224,13 @@ func NewServer(opts Options) (*Server, error) {
 	m.Config.PongWait = 2*ping + s.writeTimeout
 	// ServeHTTP has checked the origin with the server's own policy.
 	m.Upgrader.CheckOrigin = func(*http.Request) bool { return true }
+	// Per-connection memory (most connections are idle most of the
+	// time): reads use the buffer net/http already holds for the
+	// connection (size 0), and write buffers come from a pool for each
+	// message rather than being held for the connection's lifetime.
+	m.Upgrader.ReadBufferSize = 0
+	m.Upgrader.WriteBufferSize = 0
+	m.Upgrader.WriteBufferPool = &writeBuffers
 	m.HandleConnect(s.onConnect)
 	m.HandleDisconnect(s.onDisconnect)
 	m.HandleMessageBinary(s.onBinary)
@@ -220,6 +239,9 @@ func NewServer(opts Options) (*Server, error) {
 	s.m = m
 	return s, nil
 }
+
+// writeBuffers is shared by every Server's connections.
+var writeBuffers gosync.Pool
 
 func cmpOr[T comparable](v, def T) T {
 	var zero T

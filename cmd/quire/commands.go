@@ -54,6 +54,7 @@ type command struct {
 var commands = []command{
 	{name: "serve", summary: "run the collaboration server (the default)", run: runServe},
 	{name: "update", summary: "work with Yjs updates (inspect)", run: runUpdate},
+	{name: "bench", summary: "load-test a Yjs WebSocket server (fan-out, idle, join storm, cold load)", run: runBench},
 	{name: "token", summary: "mint an access token for the server's secret", run: runToken},
 }
 

@@ -1,0 +1,175 @@
+package sync
+
+import (
+	"runtime"
+	"time"
+
+	"github.com/quirehq/quire/crdt"
+)
+
+// Broadcasting updates: every applied update is queued in the room's
+// outbox, and one goroutine at a time (the flusher) takes everything
+// queued, merges it into one update (crdt.MergeUpdates, the bytes
+// Y.mergeUpdates makes) and sends it once to each member. Updates that
+// arrive while a broadcast is under way are merged into the next one, so a
+// busy room sends each member one message per broadcast instead of one per
+// update, and the flusher's cost per update falls as the load rises; a
+// quiet room sends each update on its own at once.
+//
+// The connection whose update opened an empty outbox becomes its flusher:
+// it yields once (so that connections with updates already read can add
+// theirs); if the room broadcast less than BroadcastWindow ago, a timer
+// sends the batch when the window ends (the connection goes on reading),
+// else the connection sends it itself. The sender holds the room's sendMu,
+// takes the outbox under mu and sends outside mu, so that applying never
+// waits for the sends. Takes
+// happen under sendMu, so members receive updates in the order they were
+// applied. Update broadcasts may overtake or trail other messages (sync
+// step 2 answers, awareness); Yjs updates are idempotent and commute, so
+// clients converge all the same.
+//
+// A member whose own update is in a batch is sent a merge of the others'
+// only: it never gets its own changes back.
+
+// outbox holds the updates applied and not yet broadcast. Guarded by the
+// room's mu.
+type outbox struct {
+	updates [][]byte
+	origins []*conn // origins[i] sent updates[i]; nil if no member did
+	// flusher records that a goroutine (or timer) has committed to taking
+	// the outbox: later updates join its batch.
+	flusher bool
+	// last is when the outbox was last taken.
+	last time.Time
+}
+
+// queueBroadcast adds an update applied on behalf of from to the outbox;
+// it reports whether the caller must flush it (flushBroadcasts) once it has
+// released mu. Called with mu held.
+func (r *room) queueBroadcast(update []byte, from *conn) (flush bool) {
+	if _, joined := r.members[from]; len(r.members) == 0 || len(r.members) == 1 && joined {
+		return false // nobody else to tell
+	}
+	r.out.updates = append(r.out.updates, update)
+	r.out.origins = append(r.out.origins, from)
+	if r.out.flusher {
+		return false
+	}
+	r.out.flusher = true
+	return true
+}
+
+// flushBroadcasts sends what the outbox holds to the members, now or
+// when the broadcast window ends. Called without mu, by the goroutine
+// queueBroadcast chose.
+func (r *room) flushBroadcasts() {
+	runtime.Gosched()
+	if win := r.srv.broadcastWin; win > 0 {
+		r.mu.Lock()
+		wait := time.Until(r.out.last.Add(win))
+		r.mu.Unlock()
+		if wait > 0 {
+			time.AfterFunc(wait, r.sendBroadcast)
+			return
+		}
+	}
+	r.sendBroadcast()
+}
+
+// sendBroadcast takes the outbox and sends it to the members.
+func (r *room) sendBroadcast() {
+	r.sendMu.Lock()
+	defer r.sendMu.Unlock()
+
+	r.mu.Lock()
+	updates, origins := r.out.updates, r.out.origins
+	r.out = outbox{last: time.Now()}
+	failed := r.failed
+	members := r.recipients[:0]
+	for m := range r.members {
+		members = append(members, m)
+	}
+	r.mu.Unlock()
+	defer func() { r.recipients = members[:0] }() // reused by the next flush, under sendMu
+	if failed || len(updates) == 0 {
+		return
+	}
+
+	if len(updates) == 1 {
+		msg := encodeSync(syncUpdate, updates[0])
+		for _, m := range members {
+			if m != origins[0] {
+				m.send(msg)
+			}
+		}
+		return
+	}
+	all, err := r.merged(updates, origins, nil)
+	if err != nil {
+		// The room's own updates always merge; if they did not, sending
+		// them one by one is still right.
+		r.log.Error("merging updates to broadcast", "err", err)
+		for i, u := range updates {
+			msg := encodeSync(syncUpdate, u)
+			for _, m := range members {
+				if m != origins[i] {
+					m.send(msg)
+				}
+			}
+		}
+		return
+	}
+	// Members with an update in the batch get the others' updates only,
+	// merged once per such member.
+	var own map[*conn][]byte
+	for _, o := range origins {
+		if o != nil {
+			if own == nil {
+				own = make(map[*conn][]byte)
+			}
+			own[o] = nil
+		}
+	}
+	for _, m := range members {
+		if _, isOrigin := own[m]; !isOrigin {
+			m.send(all)
+			continue
+		}
+		msg := own[m]
+		if msg == nil {
+			if msg, err = r.merged(updates, origins, m); err != nil {
+				r.log.Error("merging updates to broadcast", "err", err)
+				continue
+			}
+			own[m] = msg
+		}
+		if len(msg) > 0 {
+			m.send(msg)
+		}
+	}
+}
+
+// merged returns the sync update message of updates except those of
+// except (nil: all of them), or nil if that leaves none.
+func (r *room) merged(updates [][]byte, origins []*conn, except *conn) ([]byte, error) {
+	keep := updates
+	if except != nil {
+		keep = make([][]byte, 0, len(updates))
+		for i, u := range updates {
+			if origins[i] != except {
+				keep = append(keep, u)
+			}
+		}
+	}
+	switch len(keep) {
+	case 0:
+		return nil, nil
+	case 1:
+		return encodeSync(syncUpdate, keep[0]), nil
+	}
+	u, err := crdt.MergeUpdates(keep...)
+	if err != nil {
+		return nil, err
+	}
+	return encodeSync(syncUpdate, u), nil
+}
