@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import WebSocket from 'ws'
-import { buildServer, freePort, Server } from './harness.mjs'
+import { buildServer, freePort, Server, sleep, until } from './harness.mjs'
 import { ChangeTracker } from '../src/tracker.js'
 import { editorPath, nameFromLocation, nameProblem, roomSegment } from '../src/names.js'
 
@@ -33,16 +33,6 @@ after(async () => {
 const destroy = (provider) => {
   provider.destroy()
   provider.awareness.destroy()
-}
-
-const sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms))
-
-const until = async (what, cond, timeout = 15_000) => {
-  const deadline = Date.now() + timeout
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(20)
-  }
 }
 
 /** A page's client: a Y.Doc with a tracker and a provider as editor.js sets them up. */

@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import {
   buildServer, freePort, Server, launchChromium, newContext, openEditor, waitOnline,
-  waitConverged, contents, plain, screenshot
+  waitConverged, contents, plain, screenshot, noProblems
 } from './harness.mjs'
 
 const testTimeout = 60_000
@@ -40,10 +40,6 @@ const context = async (name, color) => {
   const c = await newContext(browser, { name, color })
   contexts.push(c)
   return c
-}
-
-const noProblems = (...cs) => {
-  for (const c of cs) assert.deepEqual(c.problems, [], 'the pages logged problems')
 }
 
 /** The attributes of the ops whose text includes s. */

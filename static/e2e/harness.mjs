@@ -3,6 +3,7 @@
 // restartable on the same port), and Debian's Chromium driven by
 // playwright-core. Every wait is bounded.
 
+import assert from 'node:assert/strict'
 import { spawn, execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, mkdirSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -37,13 +38,27 @@ export const freePort = () => new Promise((resolve, reject) => {
   })
 })
 
-const sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms))
+export const sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms))
+
+/** Waits until cond() holds, polling every 20 ms, for at most timeout ms. */
+export const until = async (what, cond, timeout = 15_000) => {
+  const deadline = Date.now() + timeout
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(20)
+  }
+}
 
 /** One `quire serve` on a fixed address and data directory. */
 export class Server {
-  /** @param {string} bin @param {number} port */
-  constructor (bin, port) {
+  /**
+   * @param {string} bin
+   * @param {number} port
+   * @param {string[]} [args] more flags of `quire serve`, such as ['--auth-secret', s]
+   */
+  constructor (bin, port, args = []) {
     this.bin = bin
+    this.args = args
     this.addr = `127.0.0.1:${port}`
     this.url = `http://${this.addr}`
     this.dataDir = mkdtempSync(path.join(tmpdir(), 'quire-e2e-data-'))
@@ -53,7 +68,7 @@ export class Server {
 
   async start () {
     if (this.proc) throw new Error('server already running')
-    const proc = spawn(this.bin, ['serve', '--addr', this.addr, '--data-dir', this.dataDir, '--log-level', 'debug'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const proc = spawn(this.bin, ['serve', '--addr', this.addr, '--data-dir', this.dataDir, '--log-level', 'debug', ...this.args], { stdio: ['ignore', 'pipe', 'pipe'] })
     this.proc = proc
     proc.exited = new Promise(resolve => proc.once('exit', (code, signal) => resolve({ code, signal })))
     const collect = (d) => { this.logs += d }
@@ -96,6 +111,13 @@ export class Server {
   }
 }
 
+/**
+ * A token minted by the binary's `quire token` with secret, e.g.
+ * mintToken(bin, secret, ['--doc', 'notes', '--perm', 'read', '--ttl', '1h']).
+ */
+export const mintToken = (bin, secret, args) =>
+  execFileSync(bin, ['token', '--auth-secret', secret, ...args], { encoding: 'utf8', timeout: 10_000 }).trim()
+
 /** Chromium, headless. Fails (never skips) when it is not installed. */
 export const launchChromium = async () => {
   if (!existsSync(chromiumPath)) {
@@ -126,6 +148,11 @@ export const newContext = async (browser, user) => {
   }, user)
   context.on('page', (page) => watchPage(context, page))
   return context
+}
+
+/** Fails if a page of the contexts (from newContext) logged problems. */
+export const noProblems = (...contexts) => {
+  for (const c of contexts) assert.deepEqual(c.problems, [], 'the pages logged problems')
 }
 
 const watchPage = (context, page) => {

@@ -9,6 +9,11 @@
 // whatever the countdown said. While the browser reports no network the
 // provider is told not to reconnect (attempts would fail at once), and it
 // connects as soon as the network is back.
+//
+// A refused handshake (HTTP 401/403 before the upgrade) and a server that
+// cannot be reached look the same to a page: the socket fails without
+// ever opening. failedAttempts counts such attempts in a row, so that the
+// page can say what may be wrong after a few.
 
 /**
  * @typedef {'connecting' | 'syncing' | 'online' | 'offline' | 'stopped'} Phase
@@ -18,6 +23,8 @@
  * @property {number | null} retryAt   when the next attempt starts (ms since epoch), if one is scheduled
  * @property {boolean} network         whether the browser reports a network
  * @property {string} closedReason     for 'stopped': why the server refused us
+ * @property {number} closedCode       for 'stopped': the close code
+ * @property {number} failedAttempts   consecutive attempts that never opened a socket
  */
 
 export class ConnectionMonitor {
@@ -34,9 +41,14 @@ export class ConnectionMonitor {
     this.failures = 0
     this.retryAt = null
     this.closedReason = ''
+    this.closedCode = 0
+    this.failedAttempts = 0
     this.network = navigator.onLine
 
-    provider.on('status', () => this._emit())
+    provider.on('status', ({ status }) => {
+      if (status === 'connected') this.failedAttempts = 0
+      this._emit()
+    })
     provider.on('sync', (synced) => {
       if (synced) {
         this.failures = 0
@@ -46,11 +58,13 @@ export class ConnectionMonitor {
     })
     provider.on('connection-close', () => {
       this.failures++
+      if (!provider.wsconnected) this.failedAttempts++ // still set while the close is reported
       this.retryAt = this.now() + Math.min(100 * 2 ** this.failures, provider.maxBackoffTime)
       this._emit()
     })
     provider.on('closed', ({ code, reason }) => {
-      this.closedReason = reason ? `${reason} (${code})` : `close code ${code}`
+      this.closedReason = reason || `close code ${code}`
+      this.closedCode = code
       this.retryAt = null
       this._emit()
     })
@@ -90,7 +104,14 @@ export class ConnectionMonitor {
     else if (p.wsconnecting || this.retryAt === null) phase = 'connecting'
     else phase = 'offline'
     const retryAt = phase === 'offline' && this.network ? this.retryAt : null
-    return { phase, retryAt, network: this.network, closedReason: this.closedReason }
+    return {
+      phase,
+      retryAt,
+      network: this.network,
+      closedReason: this.closedReason,
+      closedCode: this.closedCode,
+      failedAttempts: this.failedAttempts
+    }
   }
 
   // Deferred: y-websocket emits its events before it has updated the

@@ -2,6 +2,12 @@
 // synced with the server by y-websocket, kept in IndexedDB by y-indexeddb
 // (so that it opens and takes edits offline) and shared with other tabs
 // over y-websocket's BroadcastChannel.
+//
+// On a server that wants tokens, the page connects with the token of its
+// address (access.js). A token whose claims say "read", or a server that
+// refuses the page's changes, make the page read-only: the editor shows
+// the document, its remote edits, cursors and people, and takes no
+// typing.
 
 import 'quill/dist/quill.snow.css'
 import 'quill-cursors/css'
@@ -13,6 +19,7 @@ import { IndexeddbPersistence } from 'y-indexeddb'
 import Quill from 'quill'
 import quillCursorsModule from 'quill-cursors/core'
 import { QuillBinding } from 'y-quill'
+import * as authProtocol from 'y-protocols/auth'
 
 import { nameFromLocation, roomSegment } from './names.js'
 import { loadUser, saveUser, touchRecent, safeName, safeColor, maxUserName } from './prefs.js'
@@ -20,6 +27,7 @@ import { ChangeTracker } from './tracker.js'
 import { ConnectionMonitor } from './connection.js'
 import { renderPresence } from './presence.js'
 import { registerServiceWorker } from './sw-register.js'
+import { takeToken, readClaims } from './access.js'
 
 // quill-cursors is CommonJS compiled from an ES module: in Node's interop
 // (this package is "type": "module") its default import is the exports
@@ -28,6 +36,9 @@ const QuillCursors = quillCursorsModule.default ?? quillCursorsModule
 
 const maxBackoffTime = 10_000 // longest wait between reconnection attempts
 const idbWaitLimit = 3_000 // connect anyway if IndexedDB does not answer
+const hintAfterFailures = 3 // failed attempts in a row before the page says what may be wrong
+const closeTokenExpired = 4401 // the server's close code for a token that expired
+const messageAuth = 2 // y-protocols' auth message
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id))
 
@@ -55,7 +66,9 @@ const main = () => {
   document.title = `${name} · Quire`
   $('doc-name').textContent = name
   $('doc-name').title = name
-  touchRecent(name)
+  touchRecent(name) // the name only, never the token
+  const token = takeToken(name, location, history, session)
+  const claims = token === '' ? null : readClaims(token)
 
   Quill.register('modules/cursors', QuillCursors)
   const quill = new Quill($('editor'), {
@@ -92,9 +105,35 @@ const main = () => {
   provider = new WebsocketProvider(wsBase, roomSegment(name), doc, {
     connect: false,
     maxBackoffTime,
+    params: token === '' ? {} : { token },
     WebSocketPolyfill: tracker.socketClass(WebSocket)
   })
   const awareness = provider.awareness
+
+  // Read-only: from the token's claims at once, or when the server refuses
+  // this page's changes (a read-only connection gets a permission-denied
+  // message even for the empty sync step 2 that answers the server's step
+  // 1, so a page that got its token wrong learns it on connecting).
+  const access = { token, claims, readOnly: false, refusal: '' }
+  const makeReadOnly = (why) => {
+    if (access.readOnly) return
+    access.readOnly = true
+    quill.disable()
+    quill.root.dataset.placeholder = 'This document is empty.'
+    document.body.classList.add('read-only')
+    $('read-only').hidden = false
+    $('read-only').title = why
+    renderPending(tracker.pending)
+  }
+  if (claims?.perm === 'read') makeReadOnly('Your access token lets you read this document, not edit it.')
+  provider.messageHandlers[messageAuth] = (_encoder, decoder) => {
+    authProtocol.readAuthMessage(decoder, doc, (_doc, reason) => {
+      if (access.readOnly) return // expected: the token says read
+      access.refusal = reason
+      makeReadOnly(`The server refused changes from this page: ${reason}`)
+      renderStatus(monitor.state)
+    })
+  }
 
   // Identity.
   const user = loadUser()
@@ -139,6 +178,10 @@ const main = () => {
   new QuillBinding(doc.getText('quill'), quill, awareness) // eslint-disable-line no-new
 
   // Connection state.
+  const renderStatus = (s) => {
+    showStatus(s)
+    showNotice(notice(s, access, tracker.pending))
+  }
   const monitor = new ConnectionMonitor(provider, { onChange: renderStatus })
   $('retry').addEventListener('click', () => monitor.connectNow())
   setInterval(() => renderStatus(monitor.state), 500)
@@ -169,18 +212,18 @@ const main = () => {
   })
 
   // For debugging from the console, and for the browser tests.
-  window.quire = { name, doc, quill, provider, persistence, tracker, monitor }
+  window.quire = { name, doc, quill, provider, persistence, tracker, monitor, access }
 }
 
 /** @param {import('./connection.js').ConnectionState} s */
-const renderStatus = (s) => {
+const showStatus = (s) => {
   const el = $('status')
   let text
   switch (s.phase) {
     case 'online': text = 'Online'; break
     case 'syncing': text = 'Syncing…'; break
     case 'connecting': text = 'Connecting…'; break
-    case 'stopped': text = `Disconnected by the server: ${s.closedReason}`; break
+    case 'stopped': text = `Disconnected by the server: ${s.closedReason}`; break // e.g. "token expired" (4401)
     default:
       if (!s.network) text = 'Offline · no network'
       else if (s.retryAt === null) text = 'Offline'
@@ -190,14 +233,52 @@ const renderStatus = (s) => {
       }
   }
   el.dataset.state = s.phase
+  el.title = s.phase === 'stopped' ? `Close code ${s.closedCode}` : ''
   $('status-text').textContent = text
   $('retry').hidden = !(s.phase === 'offline' && s.network) && s.phase !== 'stopped'
+}
+
+/**
+ * What the page should tell beyond the connection state, or ''.
+ * @param {import('./connection.js').ConnectionState} s
+ * @param {{token: string, claims: import('./access.js').Claims | null, readOnly: boolean, refusal: string}} access
+ * @param {number} pending
+ */
+const notice = (s, access, pending) => {
+  if (s.phase === 'stopped' && s.closedCode === closeTokenExpired) {
+    return 'Your access token has expired, so the server closed the connection. Open this document with a new token to reconnect' +
+      (pending > 0 ? '; your unconfirmed changes stay in this browser and are sent then.' : '.')
+  }
+  if (access.refusal !== '') {
+    return `The server refused changes from this page (“${access.refusal}”): you can read this document, not edit it.` +
+      (pending > 0 ? ' Changes made here before stay in this browser only.' : '')
+  }
+  if (s.phase !== 'offline' || !s.network || s.failedAttempts < hintAfterFailures) return ''
+  if (access.token === '') {
+    return 'Still no connection. The server may be down, or it may require an access token: ' +
+      'if so, open this document with the link you were given (…?token=…).'
+  }
+  if (access.claims?.exp != null && access.claims.exp <= Date.now()) {
+    return `Still no connection. Your access token expired at ${new Date(access.claims.exp).toLocaleString()}: open this document with a new one.`
+  }
+  return 'Still no connection. The server may be down, or it may refuse your access token (expired, or not for this document).'
+}
+
+/** @param {string} text */
+const showNotice = (text) => {
+  const el = $('notice')
+  if (el.textContent !== text) el.textContent = text
+  el.hidden = text === ''
 }
 
 /** @param {number} n */
 const renderPending = (n) => {
   const el = $('pending')
   el.dataset.count = String(n)
+  if (document.body.classList.contains('read-only')) {
+    el.textContent = n === 0 ? '' : `${n} ${n === 1 ? 'change' : 'changes'} made here not accepted by the server`
+    return
+  }
   el.textContent = n === 0
     ? 'All changes confirmed by the server'
     : `${n} ${n === 1 ? 'change' : 'changes'} not yet confirmed by the server`

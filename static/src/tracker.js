@@ -29,6 +29,12 @@
 // confirmations follow typing by about one round trip. A socket that
 // closes takes its watermarks with it: its unconfirmed changes stay
 // pending until a later socket's step 2 and step 1 round trip covers them.
+//
+// A server may refuse changes instead of applying them: to a read-only
+// connection it answers each step 2 and update with y-protocols'
+// permission-denied auth message, in order like everything else. Once a
+// socket has received one, its step 1 answers confirm nothing more: what
+// it carried was refused, and stays pending.
 
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
@@ -38,6 +44,15 @@ const messageSync = 0
 const syncStep1 = 0
 const syncStep2 = 1
 const syncUpdate = 2
+const messageAuth = 2
+const permissionDenied = 0
+
+/** @param {unknown} data @return {Uint8Array | null} */
+const asBytes = (data) => {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data)
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+  return null
+}
 
 /**
  * The sync sub-type of a y-protocols frame, or -1 if it is not a sync
@@ -46,15 +61,31 @@ const syncUpdate = 2
  * @return {number}
  */
 export const syncType = (data) => {
-  let bytes
-  if (data instanceof ArrayBuffer) bytes = new Uint8Array(data)
-  else if (ArrayBuffer.isView(data)) bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-  else return -1
+  const bytes = asBytes(data)
+  if (bytes === null) return -1
   try {
     const d = decoding.createDecoder(bytes)
     return decoding.readVarUint(d) === messageSync ? decoding.readVarUint(d) : -1
   } catch {
     return -1
+  }
+}
+
+/**
+ * The reason of a y-protocols permission-denied auth message, or null if
+ * data is not one.
+ * @param {unknown} data
+ * @return {string | null}
+ */
+export const permissionDeniedReason = (data) => {
+  const bytes = asBytes(data)
+  if (bytes === null) return null
+  try {
+    const d = decoding.createDecoder(bytes)
+    if (decoding.readVarUint(d) !== messageAuth || decoding.readVarUint(d) !== permissionDenied) return null
+    return decoding.readVarString(d)
+  } catch {
+    return null
   }
 }
 
@@ -65,6 +96,7 @@ export const syncType = (data) => {
  * @property {number} covered     changes up to this number are on the server or in flight on it
  * @property {number[]} waiting   watermarks of its step 1s not answered yet, oldest first
  * @property {any} timer          a probe to send, if scheduled
+ * @property {boolean} refused     the server refused changes sent on it
  */
 
 export class ChangeTracker {
@@ -111,7 +143,7 @@ export class ChangeTracker {
       constructor (url, protocols) {
         super(url, protocols)
         /** @type {SocketState} */
-        const s = { ws: this, handshake: false, covered: 0, waiting: [], timer: null }
+        const s = { ws: this, handshake: false, covered: 0, waiting: [], timer: null, refused: false }
         this._quireState = s
         tracker.sockets.add(s)
         // Registered before y-websocket sets onmessage, so it runs first.
@@ -156,9 +188,16 @@ export class ChangeTracker {
    * @param {unknown} data
    */
   _received (s, data) {
-    if (syncType(data) !== syncStep2) return
+    if (syncType(data) !== syncStep2) {
+      if (permissionDeniedReason(data) !== null) {
+        s.refused = true
+        clearTimeout(s.timer)
+        s.timer = null
+      }
+      return
+    }
     const watermark = s.waiting.shift()
-    if (watermark === undefined) return // not an answer of ours: confirms nothing
+    if (watermark === undefined || s.refused) return // not an answer of ours, or refused: confirms nothing
     if (watermark > this.confirmed) {
       this.confirmed = watermark
       this.onChange(this)
@@ -172,7 +211,7 @@ export class ChangeTracker {
    * @param {SocketState} s
    */
   _scheduleProbe (s) {
-    if (s.timer !== null || s.waiting.length > 0 || s.covered <= this.confirmed) return
+    if (s.refused || s.timer !== null || s.waiting.length > 0 || s.covered <= this.confirmed) return
     s.timer = setTimeout(() => {
       s.timer = null
       if (s.waiting.length > 0 || s.covered <= this.confirmed || s.ws.readyState !== s.ws.OPEN) return
