@@ -20,8 +20,16 @@ func TestDocName(t *testing.T) {
 		{"/ws/a/b", "a/b"},
 		{"/ws/%E2%9C%93", "✓"},
 		{"/ws/" + strings.Repeat("x", 255), strings.Repeat("x", 255)},
+		{"/ws/doc?name=other", "doc"}, // the path wins when it names one
+		{"/ws/?name=..", ".."},
+		{"/ws/?name=.&token=t", "."},
+		{"/ws/?name=a%2Fb%20c", "a/b c"},
 	} {
-		u, err := url.Parse(tc.path + "?room=ignored")
+		sep := "?"
+		if strings.Contains(tc.path, "?") {
+			sep = "&"
+		}
+		u, err := url.Parse(tc.path + sep + "room=ignored")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -32,6 +40,8 @@ func TestDocName(t *testing.T) {
 	}
 	for _, path := range []string{
 		"/ws/",
+		"/ws/?name=",
+		"/ws/?name=a%00b",
 		"/ws/" + strings.Repeat("x", 256),
 		"/ws/a%00b",
 		"/ws/a%0Ab",

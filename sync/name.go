@@ -21,11 +21,22 @@ const maxNameBytes = 255
 // rest of the path after /ws/. It works on the escaped path so that a name
 // may contain an encoded slash ("a%2Fb" is the document "a/b"), the way a
 // client that encodes its room name expects. The query string, where
-// y-websocket puts its params, is not part of the name.
+// y-websocket puts its params, is not part of the name, with one
+// exception: a request for /ws/ itself names its document in the query
+// parameter "name". Browsers resolve the path segments "." and ".." (also
+// percent-encoded) before a request leaves them, so the documents "." and
+// ".." can only be reached that way.
 func docName(u *url.URL) (string, error) {
 	rest, ok := strings.CutPrefix(u.EscapedPath(), pathPrefix)
 	if !ok {
 		return "", errNotWebSocketPath
+	}
+	if rest == "" {
+		name := u.Query().Get("name")
+		if err := checkName(name); err != nil {
+			return "", err
+		}
+		return name, nil
 	}
 	name, err := url.PathUnescape(rest)
 	if err != nil {

@@ -158,9 +158,8 @@ test('an expired token stops the editor with a clear message; a page without a t
   const mintedAt = Date.now()
 
   // Meanwhile: no token (the handshake gets 401, the page only sees
-  // failures), and the address of the name ".." (carried in the query)
-  // with a token. (The server cannot be reached for "." and "..": the
-  // browser resolves them in the socket's path, /ws/.. → /.)
+  // failures), and the address of the name ".." (carried in the query,
+  // also on the socket: /ws/?name=..) with a token.
   const pb = await openEditor(b, server.url, name, { online: false })
   await pb.waitForFunction(() => !document.getElementById('notice').hidden, null, { timeout: 15_000 })
   assert.match(await noticeText(pb), /may require an access token/)
@@ -173,6 +172,7 @@ test('an expired token stops the editor with a clear message; a page without a t
   assert.equal(new URL(dots.url()).pathname + new URL(dots.url()).search, '/d/?name=..')
   assert.equal(await dots.textContent('#doc-name'), '..')
   assert.equal(await dots.evaluate(() => new URL(window.quire.provider.url).searchParams.get('token')), dotsToken)
+  await dots.waitForFunction(() => document.getElementById('status').dataset.state === 'online', null, { timeout: 15_000 })
   await dots.close()
 
   await pa.waitForFunction(() => document.getElementById('status').dataset.state === 'stopped', null, { timeout: 15_000 })

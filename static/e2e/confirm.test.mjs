@@ -11,7 +11,7 @@ import { WebsocketProvider } from 'y-websocket'
 import WebSocket from 'ws'
 import { buildServer, freePort, Server, sleep, until } from './harness.mjs'
 import { ChangeTracker } from '../src/tracker.js'
-import { editorPath, nameFromLocation, nameProblem, roomSegment } from '../src/names.js'
+import { editorPath, nameFromLocation, nameProblem, roomSegment, roomParams } from '../src/names.js'
 
 let built, server
 const cleanups = []
@@ -129,6 +129,15 @@ test('document names survive the address bar', () => {
     const url = new URL(path, 'http://localhost:8080') // as the browser resolves it
     assert.equal(url.pathname + url.search, path, `${JSON.stringify(name)}: ${path} changed in the address bar`)
     assert.equal(nameFromLocation(url), name, path)
+    // The socket address as y-websocket builds it (server URL, "/", room
+    // segment, then the params) must also reach the server unchanged; the
+    // server's decoding of both forms is tested in sync/http_test.go.
+    const params = new URLSearchParams({ ...roomParams(name), token: 't' }).toString()
+    const socket = 'ws://localhost:8080/ws/' + roomSegment(name) + '?' + params
+    const resolved = new URL(socket)
+    assert.equal(resolved.href, socket, `${JSON.stringify(name)}: socket address changed`)
+    const named = resolved.pathname === '/ws/' ? resolved.searchParams.get('name') : decodeURIComponent(resolved.pathname.slice(4))
+    assert.equal(named, name, `${JSON.stringify(name)}: socket names another document`)
   }
   assert.equal(editorPath('team/notes ü'), '/d/team%2Fnotes%20%C3%BC')
   assert.equal(nameFromLocation({ pathname: '/d/%E0%A4', search: '' }), null, 'malformed percent-encoding')

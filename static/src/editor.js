@@ -21,7 +21,7 @@ import quillCursorsModule from 'quill-cursors/core'
 import { QuillBinding } from 'y-quill'
 import * as authProtocol from 'y-protocols/auth'
 
-import { nameFromLocation, roomSegment } from './names.js'
+import { nameFromLocation, roomSegment, roomParams } from './names.js'
 import { loadUser, saveUser, touchRecent, safeName, safeColor, maxUserName } from './prefs.js'
 import { ChangeTracker } from './tracker.js'
 import { ConnectionMonitor } from './connection.js'
@@ -105,7 +105,7 @@ const main = () => {
   provider = new WebsocketProvider(wsBase, roomSegment(name), doc, {
     connect: false,
     maxBackoffTime,
-    params: token === '' ? {} : { token },
+    params: { ...roomParams(name), ...(token === '' ? {} : { token }) },
     WebSocketPolyfill: tracker.socketClass(WebSocket)
   })
   const awareness = provider.awareness

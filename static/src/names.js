@@ -35,7 +35,7 @@ export const nameProblem = (name) => {
  * @return {string}
  */
 export const editorPath = (name) => {
-  if (name === '.' || name === '..') return '/d/?name=' + encodeURIComponent(name)
+  if (isDotName(name)) return '/d/?name=' + encodeURIComponent(name)
   return '/d/' + encodeURIComponent(name)
 }
 
@@ -62,8 +62,22 @@ export const nameFromLocation = (loc) => {
 
 /**
  * The room segment y-websocket appends to the socket URL: the server
- * percent-decodes it back to the name.
+ * percent-decodes it back to the name. The names "." and ".." would be
+ * resolved away by the browser, so their socket is /ws/?name=… instead
+ * (see roomParams).
  * @param {string} name
  * @return {string}
  */
-export const roomSegment = (name) => encodeURIComponent(name)
+export const roomSegment = (name) => isDotName(name) ? '' : encodeURIComponent(name)
+
+/**
+ * The query parameters the socket URL needs besides the token: the name
+ * itself for "." and "..", which have no room segment.
+ * @param {string} name
+ * @return {Record<string, string>}
+ */
+export const roomParams = (name) => isDotName(name) ? { name } : {}
+
+/** @param {string} name */
+const isDotName = (name) => name === '.' || name === '..'
+
