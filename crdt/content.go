@@ -201,11 +201,17 @@ func splitString(s string, n, offset int) (left, right string) {
 }
 
 func (c *contentString) splice(offset int) content {
+	right := new(contentString)
+	c.spliceInto(offset, right)
+	return right
+}
+
+// spliceInto is splice with the right part written to right.
+func (c *contentString) spliceInto(offset int, right *contentString) {
 	l, r := splitString(c.s, c.n, offset)
-	right := &contentString{s: r, n: c.n - offset}
+	*right = contentString{s: r, n: c.n - offset}
 	// The bytes after l now belong to right: no more appending in place.
 	c.s, c.n, c.capa = l, offset, 0
-	return right
 }
 func (c *contentString) mergeWith(right content) bool {
 	r := right.(*contentString)

@@ -352,7 +352,7 @@ func (it *Item) gc(s *structStore, parentGCd bool) {
 	} else if it.content.ref() != refDeleted {
 		// Like Yjs, the countable flag is left as it was: it only matters
 		// together with "not deleted".
-		it.content = &contentDeleted{n: it.length}
+		it.content = s.newDeleted(it.length)
 	}
 }
 
@@ -360,7 +360,18 @@ func (it *Item) gc(s *structStore, parentGCd bool) {
 // after it.
 func (it *Item) split(txn *Transaction, diff int) *Item {
 	id := it.id
-	right := &Item{
+	var right *Item
+	var rc content
+	if cs, ok := it.content.(*contentString); ok {
+		// Text (the usual split): the half and its content in one
+		// allocation.
+		box := new(stringItem)
+		cs.spliceInto(diff, &box.cs)
+		right, rc = &box.it, &box.cs
+	} else {
+		right, rc = new(Item), it.content.splice(diff)
+	}
+	*right = Item{
 		id:          ID{Client: id.Client, Clock: id.Clock + uint64(diff)},
 		left:        it,
 		origin:      ID{Client: id.Client, Clock: id.Clock + uint64(diff) - 1},
@@ -368,7 +379,7 @@ func (it *Item) split(txn *Transaction, diff int) *Item {
 		rightOrigin: it.rightOrigin,
 		parent:      it.parent,
 		parentSub:   it.parentSub,
-		content:     it.content.splice(diff),
+		content:     rc,
 		info:        it.info&(flagDeleted|flagKeep|flagRightOrigin|flagParentSub) | flagOrigin,
 	}
 	if right.content.countable() {
