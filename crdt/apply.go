@@ -262,12 +262,12 @@ func sliceStruct(it *Item, diff int) *Item {
 	cp := *it
 	cp.id.Clock += uint64(diff)
 	cp.length -= diff
-	if it.content != nil {
+	if it.ckind != 0 {
 		// Work on a copy: the original may still be referenced.
-		c := copyContent(it.content)
-		cp.content = c.splice(diff)
+		c := copyContent(it.content())
+		cp.setContent(c.splice(diff))
 		cp.setOrigin(someID(ID{Client: it.id.Client, Clock: cp.id.Clock - 1}))
-		cp.pref = nil
+		cp.dropPref()
 	}
 	return &cp
 }

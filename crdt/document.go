@@ -161,7 +161,7 @@ func (d *Doc) RootKind(name string) (Kind, bool) {
 		if n.isGC() {
 			continue
 		}
-		switch c := n.content.(type) {
+		switch c := n.content().(type) {
 		case *contentString, *contentFormat, *contentEmbed:
 			return KindText, true
 		case *contentType:

@@ -261,7 +261,7 @@ func textString(b *branch) string {
 	size := 0
 	for n := b.start; n != nil; n = n.right {
 		if n.visible() {
-			if c, ok := n.content.(*contentString); ok {
+			if c, ok := n.str(); ok {
 				size += len(c.s)
 			}
 		}
@@ -270,7 +270,7 @@ func textString(b *branch) string {
 	sb.Grow(size)
 	for n := b.start; n != nil; n = n.right {
 		if n.visible() {
-			if c, ok := n.content.(*contentString); ok {
+			if c, ok := n.str(); ok {
 				sb.WriteString(c.s)
 			}
 		}
@@ -300,7 +300,7 @@ func textDelta(b *branch) []DeltaOp {
 		if n.deleted() {
 			continue
 		}
-		switch c := n.content.(type) {
+		switch c := n.content().(type) {
 		case *contentString:
 			sb.WriteString(c.s)
 		case *contentEmbed:

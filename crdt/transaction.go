@@ -431,8 +431,8 @@ func (d *Doc) mergeWithLefts(l *structList, pos int) int {
 		if left.deleted() != right.deleted() || left.isGC() != right.isGC() || !left.mergeWith(right) {
 			break
 		}
-		if !right.isGC() && right.hasParentSub() && right.parent.mapItems[right.parentSub] == right {
-			right.parent.mapItems[right.parentSub] = left
+		if !right.isGC() && right.hasParentSub() && right.parent.mapItems[right.parentSub()] == right {
+			right.parent.mapItems[right.parentSub()] = left
 		}
 		right = left
 	}

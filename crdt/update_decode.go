@@ -247,7 +247,7 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 		if err != nil {
 			return err
 		}
-		ref := &parentRef{isRoot: isRoot == 1}
+		ref := parentRef{isRoot: isRoot == 1}
 		if ref.isRoot {
 			if ref.root, err = d.ReadVarString(); err != nil {
 				return err
@@ -260,13 +260,14 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 				return errSelfReference
 			}
 		}
-		it.pref = ref
+		var key string
 		if info&0x20 != 0 {
-			if it.parentSub, err = d.ReadVarString(); err != nil {
+			if key, err = d.ReadVarString(); err != nil {
 				return err
 			}
 			it.info |= flagParentSub
 		}
+		it.setRare(key, &ref)
 	}
 	if info&0x1f == refString {
 		raw, err := d.ReadVarBytes()
@@ -285,7 +286,7 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 		c := &ar.strs[0]
 		ar.strs = ar.strs[1:]
 		*c = contentString{s: s, n: lib0.UTF16Len(s)}
-		it.content = c
+		it.setContent(c)
 	} else if info&0x1f == refDeleted && !ar.single {
 		n, err := d.ReadVarUint()
 		if err != nil {
@@ -300,15 +301,19 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 		c := &ar.dels[0]
 		ar.dels = ar.dels[1:]
 		c.n = int(n)
-		it.content = c
-	} else if it.content, err = readContent(d, info&0x1f); err != nil {
-		return err
+		it.setContent(c)
+	} else {
+		c, err := readContent(d, info&0x1f)
+		if err != nil {
+			return err
+		}
+		it.setContent(c)
 	}
-	it.length = it.content.length()
+	it.length = it.content().length()
 	if it.length == 0 {
 		return errZeroLength
 	}
-	if it.content.countable() {
+	if it.content().countable() {
 		it.info |= flagCountable
 	}
 	return nil
