@@ -215,20 +215,25 @@ func (c *contentString) spliceInto(offset int, right *contentString) {
 }
 func (c *contentString) mergeWith(right content) bool {
 	r := right.(*contentString)
-	n := len(c.s) + len(r.s)
+	c.appendString(r.s, r.n)
+	return true
+}
+
+// appendString appends s, n UTF-16 units long.
+func (c *contentString) appendString(s string, units int) {
+	n := len(c.s) + len(s)
 	switch {
 	case n <= c.capa:
 		p := unsafe.StringData(c.s)
-		copy(unsafe.Slice(p, c.capa)[len(c.s):], r.s)
+		copy(unsafe.Slice(p, c.capa)[len(c.s):], s)
 		c.s = unsafe.String(p, n)
 	default:
 		b := make([]byte, n, max(2*n, 16))
 		copy(b, c.s)
-		copy(b[len(c.s):], r.s)
+		copy(b[len(c.s):], s)
 		c.s, c.capa = unsafe.String(&b[0], n), cap(b)
 	}
-	c.n += r.n
-	return true
+	c.n += units
 }
 func (c *contentString) integrate(*Transaction, *Item) {}
 func (c *contentString) delete(*Transaction)           {}
