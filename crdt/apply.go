@@ -12,8 +12,20 @@ import (
 // and integrated once the gap fills; so are deletes of unknown content.
 // origin is passed to update subscribers.
 func (d *Doc) ApplyUpdate(update []byte, origin any) (err error) {
-	u, err := decodeUpdateOne(update)
-	if err != nil {
+	// The decoded form lives only during the call: the document's spare
+	// one serves, unless a nested call (from a subscriber) holds it.
+	// A lone struct is decoded into it too (see itemBox.scratch).
+	u := d.spareUpdate
+	d.spareUpdate = nil
+	if u == nil {
+		u = new(decodedUpdate)
+	}
+	u.scratch = true
+	defer func() {
+		*u = decodedUpdate{}
+		d.spareUpdate = u
+	}()
+	if err := decodeUpdateInto(update, u); err != nil {
 		return err
 	}
 	defer func() {
@@ -237,9 +249,11 @@ func (d *Doc) integrateClient(txn *Transaction, client uint64, list []*Item) (re
 		}
 		if local < head.id.Clock {
 			// A gap before this struct: wait for it.
+			list[i] = head.detach()
 			return map[uint64][]*Item{client: slices.Clone(list[i:])}, map[uint64]uint64{client: head.id.Clock - 1}
 		}
 		if dep, ok := head.resolve(txn, s); !ok {
+			list[i] = head.detach()
 			return map[uint64][]*Item{client: slices.Clone(list[i:])}, map[uint64]uint64{dep: s.state(dep)}
 		}
 		if offset := local - head.id.Clock; offset < uint64(head.length) {
@@ -249,7 +263,10 @@ func (d *Doc) integrateClient(txn *Transaction, client uint64, list []*Item) (re
 				head.length -= int(offset)
 				offset = 0
 			}
-			head.integrate(txn, int(offset))
+			if offset > 0 || !head.extendLeft(txn) {
+				head = head.detach()
+				head.integrate(txn, int(offset))
+			}
 			local = head.id.Clock + uint64(head.length)
 		}
 	}

@@ -37,7 +37,8 @@ type Doc struct {
 	enc            *lib0.Encoder // scratch encoder for updates
 	scratchClients []uint64
 	updateBuf      []byte // the unused tail of the chunk small updates come from
-	encodeHint     int    // size of the last full state encoding
+	spareUpdate    *decodedUpdate
+	encodeHint     int // size of the last full state encoding
 
 	updateSubs []subscription[func(update []byte, origin any)]
 	afterTxn   []subscription[func(*Transaction)]

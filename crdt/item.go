@@ -23,6 +23,9 @@ const (
 	// (Yjs sets it for every map item). It keeps the bit on re-encoding
 	// until integration copies the key from a neighbour.
 	flagParentSubBit uint16 = 1 << 9
+	// flagScratch marks a decoded struct that lives in reusable memory
+	// (decodedUpdate.box) until detach copies it.
+	flagScratch uint16 = 1 << 10
 )
 
 // parentRef is the parent an encoded item names before integration: a
@@ -325,6 +328,58 @@ func (it *Item) integrate(txn *Transaction, offset int) {
 		// The parent is gone, or a concurrent write to the same key wins.
 		it.delete(txn)
 	}
+}
+
+// extendLeft integrates a resolved text item by appending it to its left
+// neighbour when that is what the transaction's clean-up would do once it
+// is linked in: the left item is its client's last struct, ends right
+// before it, holds undeleted text, sits right before the same right
+// neighbour and has the same right origin. The document and every encoding
+// come out as after integrate and the merge (remote typing is the usual
+// case); the store entry, the linking and the merge are saved. It reports
+// whether it did.
+func (it *Item) extendLeft(txn *Transaction) bool {
+	l, p := it.left, it.parent
+	if it.ckind != refString || l == nil || l.ckind != refString || p == nil || l.parent != p || l.right != it.right {
+		return false
+	}
+	if (l.info|it.info)&(flagDeleted|flagParentSub|flagKeep) != 0 || it.rare != nil {
+		return false
+	}
+	if l.id.Client != it.id.Client || l.id.Clock+uint64(l.length) != it.id.Clock || !it.originID().equal(someID(l.lastID())) {
+		return false
+	}
+	if !l.rightOriginID().equal(it.rightOriginID()) || (p.item != nil && p.item.deleted()) {
+		return false
+	}
+	if txn.doc.store.state(it.id.Client) != it.id.Clock {
+		return false
+	}
+	txn.noteBefore(it.id.Client, it.id.Clock)
+	cs := (*contentString)(it.cptr)
+	(*contentString)(l.cptr).appendString(cs.s, cs.n)
+	l.length += it.length
+	p.length += it.length
+	txn.addChanged(p)
+	return true
+}
+
+// detach returns the item itself, or, for a struct decoded into scratch
+// memory, a copy on the heap (a text item together with its content).
+func (it *Item) detach() *Item {
+	if it.info&flagScratch == 0 {
+		return it
+	}
+	if cs, ok := it.str(); ok {
+		box := &stringItem{it: *it, cs: *cs}
+		box.it.cptr = unsafe.Pointer(&box.cs)
+		box.it.info &^= flagScratch
+		return &box.it
+	}
+	cp := new(Item)
+	*cp = *it
+	cp.info &^= flagScratch
+	return cp
 }
 
 // findLeft resolves conflicts with concurrent inserts between it.left and

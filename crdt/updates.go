@@ -63,7 +63,7 @@ func readStructSeq(d *lib0.Decoder) ([]*Item, error) {
 	}
 	var out []*Item
 	for i := uint64(0); i < numClients; i++ {
-		_, refs, err := readClientBlock(d)
+		_, refs, err := readClientBlock(d, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -92,7 +92,7 @@ func readDeleteSetAsEncoded(d *lib0.Decoder) (deleteSet, error) {
 	}
 	ds := deleteSet{}
 	for i := uint64(0); i < n; i++ {
-		client, rs, err := readDeleteRanges(d, true)
+		client, rs, err := readDeleteRanges(d, true, nil)
 		if err != nil {
 			return nil, err
 		}
