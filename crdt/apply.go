@@ -263,7 +263,11 @@ func (d *Doc) integrateClient(txn *Transaction, client uint64, list []*Item) (re
 				head.length -= int(offset)
 				offset = 0
 			}
-			if offset > 0 || !head.extendLeft(txn) {
+			// Only a lone struct (an update as typing sends it) may go
+			// into its left neighbour: in a longer update a later struct
+			// may have to go between the two, and splitting them again
+			// would cost more than the merge saved.
+			if offset > 0 || head.info&flagScratch == 0 || !head.extendLeft(txn) {
 				head = head.detach()
 				head.integrate(txn, int(offset))
 			}

@@ -162,7 +162,7 @@ func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, refs []*
 		if clock > maxClock {
 			return 0, nil, errClockOverflow
 		}
-		if scratch != nil {
+		if numStructs == 1 && scratch != nil {
 			it.info |= flagScratch
 		}
 		refs = append(refs, it)
