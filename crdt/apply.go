@@ -14,7 +14,7 @@ import (
 func (d *Doc) ApplyUpdate(update []byte, origin any) (err error) {
 	// The decoded form lives only during the call: the document's spare
 	// one serves, unless a nested call (from a subscriber) holds it.
-	// A lone struct is decoded into it too (see itemBox.scratch).
+	// A lone struct is decoded into it too (see decodedUpdate.scratch).
 	u := d.spareUpdate
 	d.spareUpdate = nil
 	if u == nil {
