@@ -12,8 +12,20 @@ import (
 // and integrated once the gap fills; so are deletes of unknown content.
 // origin is passed to update subscribers.
 func (d *Doc) ApplyUpdate(update []byte, origin any) (err error) {
-	u, err := decodeUpdateOne(update)
-	if err != nil {
+	// The decoded form lives only during the call: the document's spare
+	// one serves, unless a nested call (from a subscriber) holds it.
+	// A lone struct is decoded into it too (see decodedUpdate.scratch).
+	u := d.spareUpdate
+	d.spareUpdate = nil
+	if u == nil {
+		u = new(decodedUpdate)
+	}
+	u.scratch = true
+	defer func() {
+		*u = decodedUpdate{}
+		d.spareUpdate = u
+	}()
+	if err := decodeUpdateInto(update, u); err != nil {
 		return err
 	}
 	defer func() {
@@ -237,9 +249,11 @@ func (d *Doc) integrateClient(txn *Transaction, client uint64, list []*Item) (re
 		}
 		if local < head.id.Clock {
 			// A gap before this struct: wait for it.
+			list[i] = head.detach()
 			return map[uint64][]*Item{client: slices.Clone(list[i:])}, map[uint64]uint64{client: head.id.Clock - 1}
 		}
 		if dep, ok := head.resolve(txn, s); !ok {
+			list[i] = head.detach()
 			return map[uint64][]*Item{client: slices.Clone(list[i:])}, map[uint64]uint64{dep: s.state(dep)}
 		}
 		if offset := local - head.id.Clock; offset < uint64(head.length) {
@@ -249,7 +263,14 @@ func (d *Doc) integrateClient(txn *Transaction, client uint64, list []*Item) (re
 				head.length -= int(offset)
 				offset = 0
 			}
-			head.integrate(txn, int(offset))
+			// Only a lone struct (an update as typing sends it) may go
+			// into its left neighbour: in a longer update a later struct
+			// may have to go between the two, and splitting them again
+			// would cost more than the merge saved.
+			if offset > 0 || head.info&flagScratch == 0 || !head.extendLeft(txn) {
+				head = head.detach()
+				head.integrate(txn, int(offset))
+			}
 			local = head.id.Clock + uint64(head.length)
 		}
 	}
@@ -262,12 +283,12 @@ func sliceStruct(it *Item, diff int) *Item {
 	cp := *it
 	cp.id.Clock += uint64(diff)
 	cp.length -= diff
-	if it.content != nil {
+	if it.ckind != 0 {
 		// Work on a copy: the original may still be referenced.
-		c := copyContent(it.content)
-		cp.content = c.splice(diff)
+		c := copyContent(it.content())
+		cp.setContent(c.splice(diff))
 		cp.setOrigin(someID(ID{Client: it.id.Client, Clock: cp.id.Clock - 1}))
-		cp.pref = nil
+		cp.dropPref()
 	}
 	return &cp
 }

@@ -284,7 +284,7 @@ func (b *branch) listValues() []any {
 	out := make([]any, 0, b.length)
 	for n := b.start; n != nil; n = n.right {
 		if n.visible() {
-			out = append(out, n.content.values()...)
+			out = append(out, n.content().values()...)
 		}
 	}
 	return out
@@ -299,7 +299,7 @@ func (b *branch) listGet(index int) (any, bool) {
 	for ; n != nil; n = n.right {
 		if n.visible() {
 			if rel < n.length {
-				return n.content.values()[rel], true
+				return n.content().values()[rel], true
 			}
 			rel -= n.length
 		}
@@ -335,7 +335,7 @@ func (b *branch) mapGet(key string) (any, bool) {
 	if it == nil || it.deleted() {
 		return nil, false
 	}
-	vals := it.content.values()
+	vals := it.content().values()
 	return vals[len(vals)-1], true
 }
 

@@ -201,28 +201,39 @@ func splitString(s string, n, offset int) (left, right string) {
 }
 
 func (c *contentString) splice(offset int) content {
+	right := new(contentString)
+	c.spliceInto(offset, right)
+	return right
+}
+
+// spliceInto is splice with the right part written to right.
+func (c *contentString) spliceInto(offset int, right *contentString) {
 	l, r := splitString(c.s, c.n, offset)
-	right := &contentString{s: r, n: c.n - offset}
+	*right = contentString{s: r, n: c.n - offset}
 	// The bytes after l now belong to right: no more appending in place.
 	c.s, c.n, c.capa = l, offset, 0
-	return right
 }
 func (c *contentString) mergeWith(right content) bool {
 	r := right.(*contentString)
-	n := len(c.s) + len(r.s)
+	c.appendString(r.s, r.n)
+	return true
+}
+
+// appendString appends s, n UTF-16 units long.
+func (c *contentString) appendString(s string, units int) {
+	n := len(c.s) + len(s)
 	switch {
 	case n <= c.capa:
 		p := unsafe.StringData(c.s)
-		copy(unsafe.Slice(p, c.capa)[len(c.s):], r.s)
+		copy(unsafe.Slice(p, c.capa)[len(c.s):], s)
 		c.s = unsafe.String(p, n)
 	default:
 		b := make([]byte, n, max(2*n, 16))
 		copy(b, c.s)
-		copy(b[len(c.s):], r.s)
+		copy(b[len(c.s):], s)
 		c.s, c.capa = unsafe.String(&b[0], n), cap(b)
 	}
-	c.n += r.n
-	return true
+	c.n += units
 }
 func (c *contentString) integrate(*Transaction, *Item) {}
 func (c *contentString) delete(*Transaction)           {}

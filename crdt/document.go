@@ -36,6 +36,8 @@ type Doc struct {
 
 	enc            *lib0.Encoder // scratch encoder for updates
 	scratchClients []uint64
+	updateBuf      []byte // the unused tail of the chunk small updates come from
+	spareUpdate    *decodedUpdate
 	encodeHint     int // size of the last full state encoding
 
 	updateSubs []subscription[func(update []byte, origin any)]
@@ -160,7 +162,7 @@ func (d *Doc) RootKind(name string) (Kind, bool) {
 		if n.isGC() {
 			continue
 		}
-		switch c := n.content.(type) {
+		switch c := n.content().(type) {
 		case *contentString, *contentFormat, *contentEmbed:
 			return KindText, true
 		case *contentType:

@@ -180,7 +180,7 @@ func readDeleteSetInto(d *lib0.Decoder, u *decodedUpdate) error {
 		return err
 	}
 	if n == 1 && n <= uint64(d.Remaining()) {
-		client, rs, err := readDeleteRanges(d, false)
+		client, rs, err := readDeleteRanges(d, false, u.dsBuf[:0])
 		if err != nil {
 			return err
 		}
@@ -202,7 +202,7 @@ func readDeleteSetClients(d *lib0.Decoder, n uint64) (deleteSet, error) {
 	}
 	ds := make(deleteSet, n)
 	for i := uint64(0); i < n; i++ {
-		client, rs, err := readDeleteRanges(d, false)
+		client, rs, err := readDeleteRanges(d, false, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -212,8 +212,9 @@ func readDeleteSetClients(d *lib0.Decoder, n uint64) (deleteSet, error) {
 }
 
 // readDeleteRanges decodes one client entry of a v1 delete set, dropping
-// empty ranges unless keepEmpty (Yjs's byte-level helpers keep them).
-func readDeleteRanges(d *lib0.Decoder, keepEmpty bool) (uint64, []idRange, error) {
+// empty ranges unless keepEmpty (Yjs's byte-level helpers keep them). The
+// ranges go to buf when they fit.
+func readDeleteRanges(d *lib0.Decoder, keepEmpty bool, buf []idRange) (uint64, []idRange, error) {
 	client, err := d.ReadVarUint()
 	if err != nil {
 		return 0, nil, err
@@ -225,7 +226,10 @@ func readDeleteRanges(d *lib0.Decoder, keepEmpty bool) (uint64, []idRange, error
 	if count > uint64(d.Remaining())/2 {
 		return 0, nil, lib0.ErrLengthExceedsInput
 	}
-	rs := make([]idRange, 0, count)
+	rs := buf[:0]
+	if count > uint64(cap(buf)) {
+		rs = make([]idRange, 0, count)
+	}
 	for j := uint64(0); j < count; j++ {
 		clock, err := d.ReadVarUint()
 		if err != nil {

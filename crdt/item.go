@@ -1,6 +1,10 @@
 package crdt
 
-import "github.com/quirehq/quire/crdt/lib0"
+import (
+	"unsafe"
+
+	"github.com/quirehq/quire/crdt/lib0"
+)
 
 // Item flags. The first four match the meaning of Yjs's info bits; the rest
 // record which optional fields are set and what kind of struct this is.
@@ -19,6 +23,9 @@ const (
 	// (Yjs sets it for every map item). It keeps the bit on re-encoding
 	// until integration copies the key from a neighbour.
 	flagParentSubBit uint16 = 1 << 9
+	// flagScratch marks a decoded struct that lives in reusable memory
+	// (decodedUpdate.box) until detach copies it.
+	flagScratch uint16 = 1 << 10
 )
 
 // parentRef is the parent an encoded item names before integration: a
@@ -40,12 +47,61 @@ type Item struct {
 	origin      ID // valid with flagOrigin: the ID left of the insertion point
 	rightOrigin ID // valid with flagRightOrigin: the ID right of it
 	parent      *branch
-	parentSub   string // valid with flagParentSub: the map key
-	content     content
-	// pref is set on decoded items that name their parent explicitly,
-	// until integration resolves it.
-	pref *parentRef
-	info uint16
+	// cptr is the content (nil for GC and Skip structs); ckind, its
+	// content reference number, says which type it points to. Two words
+	// less than an interface field and a switch away from one.
+	cptr unsafe.Pointer
+	// rare holds what few items have (a map key, an unresolved parent),
+	// so that text items do not pay for it. It is shared between copies
+	// and never modified: setters replace it.
+	rare  *itemRare
+	info  uint16
+	ckind uint8
+}
+
+// itemRare is the part of an Item that most items lack.
+type itemRare struct {
+	parentSub string // valid with flagParentSub: the map key
+	// pref is set (hasPref) on decoded items that name their parent
+	// explicitly, until integration resolves it.
+	pref    parentRef
+	hasPref bool
+}
+
+// parentSub returns the map key (valid with flagParentSub).
+func (it *Item) parentSub() string {
+	if it.rare == nil {
+		return ""
+	}
+	return it.rare.parentSub
+}
+
+// pref returns the parent an unintegrated item names, or nil.
+func (it *Item) pref() *parentRef {
+	if it.rare == nil || !it.rare.hasPref {
+		return nil
+	}
+	return &it.rare.pref
+}
+
+// setRare sets the map key and the named parent.
+func (it *Item) setRare(parentSub string, pref *parentRef) {
+	if parentSub == "" && pref == nil {
+		it.rare = nil
+		return
+	}
+	r := &itemRare{parentSub: parentSub}
+	if pref != nil {
+		r.pref, r.hasPref = *pref, true
+	}
+	it.rare = r
+}
+
+// dropPref forgets the named parent, keeping the map key.
+func (it *Item) dropPref() {
+	if it.rare != nil && it.rare.hasPref {
+		it.setRare(it.rare.parentSub, nil)
+	}
 }
 
 func (it *Item) deleted() bool   { return it.info&flagDeleted != 0 }
@@ -117,11 +173,12 @@ func newItem(id ID, left *Item, origin optID, right *Item, rightOrigin optID, pa
 
 // initItem is newItem in the given memory.
 func initItem(it *Item, id ID, left *Item, origin optID, right *Item, rightOrigin optID, parent *branch, parentSub *string, c content) {
-	*it = Item{id: id, left: left, right: right, parent: parent, content: c, length: c.length()}
+	*it = Item{id: id, left: left, right: right, parent: parent, length: c.length()}
+	it.setContent(c)
 	it.setOrigin(origin)
 	it.setRightOrigin(rightOrigin)
 	if parentSub != nil {
-		it.parentSub = *parentSub
+		it.setRare(*parentSub, nil)
 		it.info |= flagParentSub
 	}
 	if c.countable() {
@@ -133,11 +190,10 @@ func initItem(it *Item, id ID, left *Item, origin optID, right *Item, rightOrigi
 // store, everything else is dropped.
 func (it *Item) toGC() {
 	it.info = flagGC | flagDeleted
-	it.content = nil
+	it.setContent(nil)
 	it.left, it.right = nil, nil
 	it.parent = nil
-	it.parentSub = ""
-	it.pref = nil
+	it.rare = nil
 }
 
 // resolve finds the items an unintegrated item refers to. When a referenced
@@ -150,7 +206,8 @@ func (it *Item) resolve(txn *Transaction, s *structStore) (missing uint64, ok bo
 	if it.info&flagRightOrigin != 0 && it.rightOrigin.Client != it.id.Client && it.rightOrigin.Clock >= s.state(it.rightOrigin.Client) {
 		return it.rightOrigin.Client, false
 	}
-	if p := it.pref; p != nil && !p.isRoot && it.id.Client != p.id.Client && p.id.Clock >= s.state(p.id.Client) {
+	pref := it.pref()
+	if p := pref; p != nil && !p.isRoot && it.id.Client != p.id.Client && p.id.Clock >= s.state(p.id.Client) {
 		return p.id.Client, false
 	}
 	if it.info&flagOrigin != 0 {
@@ -173,7 +230,7 @@ func (it *Item) resolve(txn *Transaction, s *structStore) (missing uint64, ok bo
 	switch {
 	case (it.left != nil && it.left.isGC()) || (it.right != nil && it.right.isGC()):
 		it.parent = nil
-	case it.pref == nil:
+	case pref == nil:
 		// The parent is implied by the neighbours.
 		if it.left != nil {
 			it.parent = it.left.parent
@@ -182,11 +239,11 @@ func (it *Item) resolve(txn *Transaction, s *structStore) (missing uint64, ok bo
 			it.parent = it.right.parent
 			it.copyParentSub(it.right)
 		}
-	case it.pref.isRoot:
-		it.parent = txn.doc.root(it.pref.root)
+	case pref.isRoot:
+		it.parent = txn.doc.root(pref.root)
 	default:
-		parentItem := s.find(it.pref.id)
-		if ct, isType := parentItem.content.(*contentType); isType && !parentItem.isGC() {
+		parentItem := s.find(pref.id)
+		if ct, isType := parentItem.content().(*contentType); isType && !parentItem.isGC() {
 			it.parent = ct.b
 		} else {
 			// A collected parent (or, in a hostile update, an item that
@@ -194,17 +251,17 @@ func (it *Item) resolve(txn *Transaction, s *structStore) (missing uint64, ok bo
 			it.parent = nil
 		}
 	}
-	it.pref = nil
+	it.dropPref()
 	it.info &^= flagParentSubBit // the neighbour's key is authoritative now
 	return 0, true
 }
 
 func (it *Item) copyParentSub(from *Item) {
 	if from.hasParentSub() {
-		it.parentSub = from.parentSub
+		it.setRare(from.parentSub(), it.pref())
 		it.info |= flagParentSub
 	} else {
-		it.parentSub = ""
+		it.setRare("", it.pref())
 		it.info &^= flagParentSub
 	}
 }
@@ -219,7 +276,7 @@ func (it *Item) integrate(txn *Transaction, offset int) {
 		it.id.Clock += uint64(offset)
 		it.left = s.itemCleanEnd(txn, ID{Client: it.id.Client, Clock: it.id.Clock - 1})
 		it.setOrigin(someID(it.left.lastID()))
-		it.content = it.content.splice(offset)
+		it.setContent(it.content().splice(offset))
 		it.length -= offset
 	}
 	if it.parent == nil {
@@ -239,7 +296,7 @@ func (it *Item) integrate(txn *Transaction, offset int) {
 	} else {
 		var r *Item
 		if it.hasParentSub() {
-			r = p.mapItems[it.parentSub]
+			r = p.mapItems[it.parentSub()]
 			for r != nil && r.left != nil {
 				r = r.left
 			}
@@ -255,7 +312,7 @@ func (it *Item) integrate(txn *Transaction, offset int) {
 		if p.mapItems == nil {
 			p.mapItems = make(map[string]*Item)
 		}
-		p.mapItems[it.parentSub] = it
+		p.mapItems[it.parentSub()] = it
 		if it.left != nil {
 			// The previous value of this key is overwritten.
 			it.left.delete(txn)
@@ -265,12 +322,64 @@ func (it *Item) integrate(txn *Transaction, offset int) {
 		p.length += it.length
 	}
 	s.add(txn, it)
-	it.content.integrate(txn, it)
+	it.content().integrate(txn, it)
 	txn.addChanged(p)
 	if (p.item != nil && p.item.deleted()) || (it.hasParentSub() && it.right != nil) {
 		// The parent is gone, or a concurrent write to the same key wins.
 		it.delete(txn)
 	}
+}
+
+// extendLeft integrates a resolved text item by appending it to its left
+// neighbour when that is what the transaction's clean-up would do once it
+// is linked in: the left item is its client's last struct, ends right
+// before it, holds undeleted text, sits right before the same right
+// neighbour and has the same right origin. The document and every encoding
+// come out as after integrate and the merge (remote typing is the usual
+// case); the store entry, the linking and the merge are saved. It reports
+// whether it did.
+func (it *Item) extendLeft(txn *Transaction) bool {
+	l, p := it.left, it.parent
+	if it.ckind != refString || l == nil || l.ckind != refString || p == nil || l.parent != p || l.right != it.right {
+		return false
+	}
+	if (l.info|it.info)&(flagDeleted|flagParentSub|flagKeep) != 0 || it.rare != nil {
+		return false
+	}
+	if l.id.Client != it.id.Client || l.id.Clock+uint64(l.length) != it.id.Clock || !it.originID().equal(someID(l.lastID())) {
+		return false
+	}
+	if !l.rightOriginID().equal(it.rightOriginID()) || (p.item != nil && p.item.deleted()) {
+		return false
+	}
+	if txn.doc.store.state(it.id.Client) != it.id.Clock {
+		return false
+	}
+	txn.noteBefore(it.id.Client, it.id.Clock)
+	cs := (*contentString)(it.cptr)
+	(*contentString)(l.cptr).appendString(cs.s, cs.n)
+	l.length += it.length
+	p.length += it.length
+	txn.addChanged(p)
+	return true
+}
+
+// detach returns the item itself, or, for a struct decoded into scratch
+// memory, a copy on the heap (a text item together with its content).
+func (it *Item) detach() *Item {
+	if it.info&flagScratch == 0 {
+		return it
+	}
+	if cs, ok := it.str(); ok {
+		box := &stringItem{it: *it, cs: *cs}
+		box.it.cptr = unsafe.Pointer(&box.cs)
+		box.it.info &^= flagScratch
+		return &box.it
+	}
+	cp := new(Item)
+	*cp = *it
+	cp.info &^= flagScratch
+	return cp
 }
 
 // findLeft resolves conflicts with concurrent inserts between it.left and
@@ -281,7 +390,7 @@ func (it *Item) findLeft(txn *Transaction) *Item {
 	if left != nil {
 		o = left.right
 	} else if it.hasParentSub() {
-		o = it.parent.mapItems[it.parentSub]
+		o = it.parent.mapItems[it.parentSub()]
 		for o != nil && o.left != nil {
 			o = o.left
 		}
@@ -337,7 +446,7 @@ func (it *Item) delete(txn *Transaction) {
 	it.info |= flagDeleted
 	txn.addDelete(it.id.Client, it.id.Clock, uint64(it.length))
 	txn.addChanged(p)
-	it.content.delete(txn)
+	it.content().delete(txn)
 }
 
 // gc drops the content of a deleted item. When its parent was collected
@@ -346,13 +455,13 @@ func (it *Item) gc(s *structStore, parentGCd bool) {
 	if it.isGC() {
 		return
 	}
-	it.content.gc(s)
+	it.content().gc(s)
 	if parentGCd {
 		it.toGC()
-	} else if it.content.ref() != refDeleted {
+	} else if it.ckind != refDeleted {
 		// Like Yjs, the countable flag is left as it was: it only matters
 		// together with "not deleted".
-		it.content = &contentDeleted{n: it.length}
+		it.setContent(s.newDeleted(it.length))
 	}
 }
 
@@ -360,18 +469,29 @@ func (it *Item) gc(s *structStore, parentGCd bool) {
 // after it.
 func (it *Item) split(txn *Transaction, diff int) *Item {
 	id := it.id
-	right := &Item{
+	var right *Item
+	var rc content
+	if cs, ok := it.str(); ok {
+		// Text (the usual split): the half and its content in one
+		// allocation.
+		box := new(stringItem)
+		cs.spliceInto(diff, &box.cs)
+		right, rc = &box.it, &box.cs
+	} else {
+		right, rc = new(Item), it.content().splice(diff)
+	}
+	*right = Item{
 		id:          ID{Client: id.Client, Clock: id.Clock + uint64(diff)},
 		left:        it,
 		origin:      ID{Client: id.Client, Clock: id.Clock + uint64(diff) - 1},
 		right:       it.right,
 		rightOrigin: it.rightOrigin,
 		parent:      it.parent,
-		parentSub:   it.parentSub,
-		content:     it.content.splice(diff),
+		rare:        it.rare, // (integrated: no pref)
 		info:        it.info&(flagDeleted|flagKeep|flagRightOrigin|flagParentSub) | flagOrigin,
 	}
-	if right.content.countable() {
+	right.setContent(rc)
+	if rc.countable() {
 		right.info |= flagCountable
 	}
 	right.length = it.length - diff
@@ -382,7 +502,7 @@ func (it *Item) split(txn *Transaction, diff int) *Item {
 	}
 	txn.mergeStructs = append(txn.mergeStructs, right)
 	if right.hasParentSub() && right.right == nil {
-		right.parent.mapItems[right.parentSub] = right
+		right.parent.mapItems[right.parentSub()] = right
 	}
 	it.length = diff
 	return right
@@ -406,15 +526,15 @@ func (it *Item) mergeWith(right *Item) bool {
 		it.deleted() != right.deleted() ||
 		!right.originID().equal(someID(it.lastID())) ||
 		!it.rightOriginID().equal(right.rightOriginID()) ||
-		it.content.ref() != right.content.ref() {
+		it.ckind != right.ckind {
 		return false
 	}
-	switch it.content.ref() {
+	switch it.ckind {
 	case refDeleted, refJSON, refString, refAny:
 	default:
 		return false
 	}
-	if !it.content.mergeWith(right.content) {
+	if !it.content().mergeWith(right.content()) {
 		return false
 	}
 	if it.parent != nil {
@@ -447,7 +567,7 @@ func (it *Item) write(e *lib0.Encoder, offset int) {
 	if offset > 0 {
 		origin = someID(ID{Client: it.id.Client, Clock: it.id.Clock + uint64(offset) - 1})
 	}
-	info := it.content.ref() & 0x1f
+	info := it.ckind & 0x1f
 	if origin.ok {
 		info |= 0x80
 	}
@@ -469,23 +589,23 @@ func (it *Item) write(e *lib0.Encoder, offset int) {
 	if !origin.ok && it.info&flagRightOrigin == 0 {
 		writeParent(e, it)
 		if it.hasParentSub() {
-			e.WriteVarString(it.parentSub)
+			e.WriteVarString(it.parentSub())
 		}
 	}
-	it.content.write(e, offset)
+	it.content().write(e, offset)
 }
 
 // writeParent encodes the parent of an item that has no origins: a root
 // type by name, or the ID of the item holding a nested type.
 func writeParent(e *lib0.Encoder, it *Item) {
-	if it.pref != nil { // an unintegrated item (pending, or merging updates)
-		if it.pref.isRoot {
+	if pref := it.pref(); pref != nil { // an unintegrated item (pending, or merging updates)
+		if pref.isRoot {
 			e.WriteVarUint(1)
-			e.WriteVarString(it.pref.root)
+			e.WriteVarString(pref.root)
 		} else {
 			e.WriteVarUint(0)
-			e.WriteVarUint(it.pref.id.Client)
-			e.WriteVarUint(it.pref.id.Clock)
+			e.WriteVarUint(pref.id.Client)
+			e.WriteVarUint(pref.id.Clock)
 		}
 		return
 	}
@@ -498,4 +618,76 @@ func writeParent(e *lib0.Encoder, it *Item) {
 	e.WriteVarUint(0)
 	e.WriteVarUint(p.item.id.Client)
 	e.WriteVarUint(p.item.id.Clock)
+}
+
+// content returns the item's content, nil for GC and Skip structs.
+func (it *Item) content() content {
+	switch it.ckind {
+	case refString:
+		return (*contentString)(it.cptr)
+	case refDeleted:
+		return (*contentDeleted)(it.cptr)
+	case refFormat:
+		return (*contentFormat)(it.cptr)
+	case refType:
+		return (*contentType)(it.cptr)
+	case refAny:
+		return (*contentAny)(it.cptr)
+	case refJSON:
+		return (*contentJSON)(it.cptr)
+	case refEmbed:
+		return (*contentEmbed)(it.cptr)
+	case refBinary:
+		return (*contentBinary)(it.cptr)
+	case refDoc:
+		return (*contentDoc)(it.cptr)
+	}
+	return nil
+}
+
+// setContent makes c the item's content.
+func (it *Item) setContent(c content) {
+	var p unsafe.Pointer
+	switch x := c.(type) {
+	case nil:
+		it.cptr, it.ckind = nil, 0
+		return
+	case *contentString:
+		p = unsafe.Pointer(x)
+	case *contentDeleted:
+		p = unsafe.Pointer(x)
+	case *contentFormat:
+		p = unsafe.Pointer(x)
+	case *contentType:
+		p = unsafe.Pointer(x)
+	case *contentAny:
+		p = unsafe.Pointer(x)
+	case *contentJSON:
+		p = unsafe.Pointer(x)
+	case *contentEmbed:
+		p = unsafe.Pointer(x)
+	case *contentBinary:
+		p = unsafe.Pointer(x)
+	case *contentDoc:
+		p = unsafe.Pointer(x)
+	default:
+		panic(errInternal)
+	}
+	it.cptr, it.ckind = p, c.ref()
+}
+
+// str returns the item's string content, if that is what it holds.
+func (it *Item) str() (*contentString, bool) {
+	if it.ckind != refString {
+		return nil, false
+	}
+	return (*contentString)(it.cptr), true
+}
+
+// format returns the item's format content, if that is what it holds.
+func (it *Item) format() (*contentFormat, bool) {
+	if it.ckind != refFormat {
+		return nil, false
+	}
+	return (*contentFormat)(it.cptr), true
 }

@@ -30,10 +30,10 @@ func (c *markerCache) find(b *branch, index int) (*Item, int) {
 	if b.start == nil || index == 0 || b.hasFormatting {
 		return b.start, 0
 	}
-	best := -1
+	best, bestDist := -1, 0
 	for i := range c.ms {
-		if best < 0 || abs(index-c.ms[i].index) < abs(index-c.ms[best].index) {
-			best = i
+		if d := abs(index - c.ms[i].index); best < 0 || d < bestDist {
+			best, bestDist = i, d
 		}
 	}
 	p, pindex := b.start, 0

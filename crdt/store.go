@@ -147,6 +147,20 @@ type structStore struct {
 	// right origin is the one itemCleanStart would return.
 	lastRight  *Item
 	rightHints bool
+	// delChunk is where newDeleted carves contents from.
+	delChunk []contentDeleted
+}
+
+// newDeleted returns deleted content of length n. Collection turns many
+// items into deleted content one by one; a chunk serves dozens of them.
+func (s *structStore) newDeleted(n int) *contentDeleted {
+	if len(s.delChunk) == 0 {
+		s.delChunk = make([]contentDeleted, 64)
+	}
+	c := &s.delChunk[0]
+	s.delChunk = s.delChunk[1:]
+	c.n = n
+	return c
 }
 
 func newStructStore() *structStore {

@@ -130,17 +130,56 @@ func textInsert(txn *Transaction, b *branch, index int, s string, attrs Attrs) e
 		}
 	}
 	s = validText(s)
-	// The item and its content in one allocation.
-	box := &stringItem{cs: contentString{s: s, n: lib0.UTF16Len(s)}}
 	if txn != nil {
 		// (No closure: this is the hot path of local editing.)
-		textInsertIn(txn, b, index, box, attrs, list)
+		textInsertIn(txn, b, index, s, attrs, list)
 		return nil
 	}
 	b.doc.transact(nil, true, func(txn2 *Transaction) {
-		textInsertIn(txn2, b, index, box, attrs, list)
+		textInsertIn(txn2, b, index, s, attrs, list)
 	})
 	return nil
+}
+
+// appendTyped inserts s (n units) at p, in a text without formatting, by
+// extending the item left of p when that is what the transaction's
+// clean-up would do with a new item: typing extends the replica's own last
+// item, whose right neighbour is still the one it was inserted before.
+// The item it would have created (origin: the left item's last ID, right
+// origin: p.right) merges into the left one in every replica, so the
+// document and the encoded update are the same; only the allocation, the
+// store entry and the merge are saved. It reports whether it did.
+func appendTyped(txn *Transaction, b *branch, p *textPos, s string, n int) bool {
+	l := p.left
+	if l == nil || l.ckind != refString || l.info&(flagDeleted|flagParentSub) != 0 || l.parent != b || l.right != p.right {
+		return false
+	}
+	d := txn.doc
+	if l.id.Client != d.clientID {
+		return false
+	}
+	// The new item's right origin is p.right; merging needs the same.
+	if p.right != nil {
+		if l.info&flagRightOrigin == 0 || l.rightOrigin != p.right.id {
+			return false
+		}
+	} else if l.info&flagRightOrigin != 0 {
+		return false
+	}
+	clock := l.id.Clock + uint64(l.length)
+	if clock != d.store.state(d.clientID) || (b.item != nil && b.item.deleted()) {
+		// Not the client's last struct (the new one would not follow it
+		// in the store), or a dead parent.
+		return false
+	}
+	txn.noteBefore(d.clientID, clock)
+	b.markers.update(p.index, n)
+	(*contentString)(l.cptr).appendString(s, n)
+	l.length += n
+	b.length += n
+	txn.addChanged(b)
+	p.index += n
+	return true
 }
 
 // stringItem is a text item allocated with its string content.
@@ -149,10 +188,22 @@ type stringItem struct {
 	cs contentString
 }
 
-func textInsertIn(txn *Transaction, b *branch, index int, box *stringItem, attrs Attrs, list attrList) {
+func textInsertIn(txn *Transaction, b *branch, index int, s string, attrs Attrs, list attrList) {
 	// Without attributes the position cache may be used; the text then
 	// takes over the attributes in force at the position.
 	p := findPosition(txn, b, index, attrs == nil)
+	n := lib0.UTF16Len(s)
+	if attrs == nil && !b.hasFormatting {
+		// No attributes anywhere: where the content goes is final once
+		// deleted items on the right are stepped over (insertTextItem
+		// would do the same first).
+		minimizeAttributeChanges(&p, nil)
+		if appendTyped(txn, b, &p, s, n) {
+			return
+		}
+	}
+	// The item and its content in one allocation.
+	box := &stringItem{cs: contentString{s: s, n: n}}
 	if attrs == nil {
 		list = make(attrList, 0, p.attrs.len())
 		for _, f := range p.attrs.fs {
@@ -261,7 +312,7 @@ func textString(b *branch) string {
 	size := 0
 	for n := b.start; n != nil; n = n.right {
 		if n.visible() {
-			if c, ok := n.content.(*contentString); ok {
+			if c, ok := n.str(); ok {
 				size += len(c.s)
 			}
 		}
@@ -270,7 +321,7 @@ func textString(b *branch) string {
 	sb.Grow(size)
 	for n := b.start; n != nil; n = n.right {
 		if n.visible() {
-			if c, ok := n.content.(*contentString); ok {
+			if c, ok := n.str(); ok {
 				sb.WriteString(c.s)
 			}
 		}
@@ -300,7 +351,7 @@ func textDelta(b *branch) []DeltaOp {
 		if n.deleted() {
 			continue
 		}
-		switch c := n.content.(type) {
+		switch c := n.content().(type) {
 		case *contentString:
 			sb.WriteString(c.s)
 		case *contentEmbed:

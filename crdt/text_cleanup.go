@@ -22,7 +22,7 @@ func cleanupFormattingGap(txn *Transaction, start, curr *Item, startAttrs, currA
 	var endFormats map[string]*contentFormat
 	for end != nil && (!end.countable() || end.deleted()) {
 		if !end.deleted() {
-			if cf, ok := end.content.(*contentFormat); ok {
+			if cf, ok := end.format(); ok {
 				if endFormats == nil {
 					endFormats = make(map[string]*contentFormat)
 				}
@@ -40,7 +40,7 @@ func cleanupFormattingGap(txn *Transaction, start, curr *Item, startAttrs, currA
 		if start.deleted() {
 			continue
 		}
-		cf, ok := start.content.(*contentFormat)
+		cf, ok := start.format()
 		if !ok {
 			continue
 		}
@@ -78,7 +78,7 @@ func cleanupContextlessFormattingGap(txn *Transaction, item *Item) {
 		if item.deleted() {
 			continue
 		}
-		cf, ok := item.content.(*contentFormat)
+		cf, ok := item.format()
 		if !ok {
 			continue
 		}
@@ -106,7 +106,7 @@ func cleanupTextFormatting(txn *Transaction, b *branch) int {
 		if end.deleted() {
 			continue
 		}
-		if cf, ok := end.content.(*contentFormat); ok {
+		if cf, ok := end.format(); ok {
 			currAttrs.apply(cf)
 			continue
 		}
@@ -149,7 +149,7 @@ func cleanupFormattingAfterTransaction(txn *Transaction) {
 			if it.isGC() || it.deleted() {
 				return
 			}
-			if _, ok := it.content.(*contentFormat); ok {
+			if _, ok := it.format(); ok {
 				addFull(it.parent)
 			}
 		})
@@ -169,7 +169,7 @@ func cleanupFormattingAfterTransaction(txn *Transaction) {
 					if it.isGC() || it.parent == nil || !it.parent.hasFormatting || inFull[it.parent] {
 						return
 					}
-					if _, ok := it.content.(*contentFormat); ok {
+					if _, ok := it.format(); ok {
 						addFull(it.parent)
 					} else {
 						cleanupContextlessFormattingGap(t, it)

@@ -452,7 +452,7 @@ type textPos struct {
 func (p *textPos) forward() {
 	r := p.right
 	if !r.deleted() {
-		if cf, ok := r.content.(*contentFormat); ok {
+		if cf, ok := r.format(); ok {
 			p.attrs.apply(cf)
 		} else {
 			p.index += r.length
@@ -498,7 +498,7 @@ func findNextPosition(txn *Transaction, p *textPos, count int) {
 	for p.right != nil && count > 0 {
 		r := p.right
 		if !r.deleted() {
-			if cf, ok := r.content.(*contentFormat); ok {
+			if cf, ok := r.format(); ok {
 				p.attrs.apply(cf)
 			} else {
 				if count < r.length {
@@ -539,7 +539,7 @@ func minimizeAttributeChanges(p *textPos, attrs attrList) {
 	for p.right != nil {
 		r := p.right
 		if !r.deleted() {
-			cf, ok := r.content.(*contentFormat)
+			cf, ok := r.format()
 			if !ok {
 				return
 			}
@@ -574,7 +574,7 @@ func insertNegatedAttributes(txn *Transaction, b *branch, p *textPos, negated at
 	for p.right != nil {
 		r := p.right
 		if !r.deleted() {
-			cf, ok := r.content.(*contentFormat)
+			cf, ok := r.format()
 			if !ok {
 				break
 			}
@@ -634,12 +634,12 @@ loop:
 			if negated.len() == 0 {
 				break
 			}
-			if _, isFormat := r.content.(*contentFormat); !isFormat && !r.deleted() {
+			if _, isFormat := r.format(); !isFormat && !r.deleted() {
 				break
 			}
 		}
 		if !r.deleted() {
-			if cf, ok := r.content.(*contentFormat); ok {
+			if cf, ok := r.format(); ok {
 				v := cf.val()
 				if want, has := attrs.get(cf.key); has {
 					if equalAttrs(want, v) {
@@ -687,7 +687,7 @@ func deleteText(txn *Transaction, b *branch, p *textPos, length int) {
 	for length > 0 && p.right != nil {
 		r := p.right
 		if !r.deleted() {
-			switch r.content.(type) {
+			switch r.content().(type) {
 			case *contentType, *contentEmbed, *contentString:
 				if length < r.length {
 					s.itemCleanStart(txn, ID{Client: r.id.Client, Clock: r.id.Clock + uint64(length)})

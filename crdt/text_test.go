@@ -664,3 +664,78 @@ var textCases = []yCase{
 var yShared = map[string]any{
 	"L": lib0.Object{{Key: "h", Value: float64(1)}},
 }
+
+// TestTypingMergesWithoutNewItems checks the typing shortcuts (appendTyped
+// for local edits, extendLeft for lone remote structs): characters typed
+// one transaction at a time end up in one struct on both sides, a struct
+// typed in between still splits the run, and no struct decoded into the
+// reusable scratch memory is kept by the document.
+func TestTypingMergesWithoutNewItems(t *testing.T) {
+	local := NewDoc(Options{ClientID: 7})
+	remote := NewDoc(Options{ClientID: 8})
+	var updates [][]byte
+	local.OnUpdate(func(u []byte, _ any) { updates = append(updates, u) })
+	lt, _ := local.Text("t")
+	rt, _ := remote.Text("t")
+	for i, c := range "hello" {
+		if err := lt.Insert(nil, i, string(c), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range updates {
+		if err := remote.ApplyUpdate(u, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []*Doc{local, remote} {
+		if n := d.store.list(7).len(); n != 1 {
+			t.Fatalf("client %d: %d structs after typing, want 1", d.ClientID(), n)
+		}
+	}
+	// Typing inside the run splits it: h|X|ello.
+	if err := lt.Insert(nil, 1, "X", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.ApplyUpdate(updates[len(updates)-1], nil); err != nil {
+		t.Fatal(err)
+	}
+	if lt.String() != "hXello" || rt.String() != "hXello" {
+		t.Fatalf("texts %q and %q, want hXello", lt.String(), rt.String())
+	}
+	if a, b := local.EncodeStateAsUpdate(), remote.EncodeStateAsUpdate(); string(a) != string(b) {
+		t.Fatalf("states differ:\n%x\n%x", a, b)
+	}
+	// A document loaded from a multi-struct update keeps the decoded
+	// structs themselves, none of them scratch memory.
+	loaded := NewDoc(Options{ClientID: 9})
+	if err := loaded.ApplyUpdate(local.EncodeStateAsUpdate(), nil); err != nil {
+		t.Fatal(err)
+	}
+	// ... and does not copy them one by one: loading 200 structs takes a
+	// few allocations, not one per struct.
+	many := NewDoc(Options{ClientID: 7})
+	mt, _ := many.Text("t")
+	for range 200 {
+		if err := mt.Insert(nil, 0, "ab", nil); err != nil { // each before the last: no merges
+			t.Fatal(err)
+		}
+	}
+	state := many.EncodeStateAsUpdate()
+	allocs := testing.AllocsPerRun(5, func() {
+		d := NewDoc(Options{ClientID: 9})
+		if err := d.ApplyUpdate(state, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 60 {
+		t.Fatalf("loading 200 structs took %.0f allocations", allocs)
+	}
+	for _, d := range []*Doc{remote, loaded} {
+		l := d.store.list(7)
+		for i := 0; i < l.len(); i++ {
+			if it := l.at(i); it.info&flagScratch != 0 || it == &d.spareUpdate.box.it[0] {
+				t.Fatalf("client %d: struct %d lives in scratch memory", d.ClientID(), i)
+			}
+		}
+	}
+}

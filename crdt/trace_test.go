@@ -444,12 +444,17 @@ func TestTraceReplay(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			fx := loadSeqFixture(t, name)
 			tr := fx.tr
-			_, rt, err := traceApplyAll(fx.updates)
+			rd, rt, err := traceApplyAll(fx.updates)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if rt.String() != tr.EndContent {
 				t.Fatal("remote replay: text differs from endContent")
+			}
+			// Remote integration must split and merge structs exactly as
+			// the local replay did (as Yjs does).
+			if got := rd.EncodeStateAsUpdate(); string(got) != string(fx.final) {
+				t.Fatalf("remote replay encodes %d bytes, the local replay %d", len(got), len(fx.final))
 			}
 			ld := crdt.NewDoc(crdt.Options{ClientID: 1})
 			lt, _ := ld.Text("text")

@@ -33,14 +33,23 @@ type decodedUpdate struct {
 	dsOne    bool
 	dsClient uint64
 	dsRanges []idRange
+	// dsBuf holds dsRanges when they are few (one range, usually).
+	dsBuf [2]idRange
+	// With scratch set, an update of one struct is decoded into box, and
+	// the struct is flagged flagScratch: it must be detached (copied to
+	// the heap) before anything keeps it (see Item.detach). Typing merges
+	// most such structs into an existing item, so they need no memory of
+	// their own.
+	scratch bool
+	box     itemBox
 }
 
 // decodeUpdate parses a complete v1 update. It validates everything that can
 // be checked without a document, so that applying the result cannot fail
 // half way because of bad bytes.
 func decodeUpdate(b []byte) (*decodedUpdate, error) {
-	u, err := decodeUpdateOne(b)
-	if err != nil {
+	u := new(decodedUpdate)
+	if err := decodeUpdateInto(b, u); err != nil {
 		return nil, err
 	}
 	if u.one != nil {
@@ -54,19 +63,18 @@ func decodeUpdate(b []byte) (*decodedUpdate, error) {
 	return u, nil
 }
 
-// decodeUpdateOne is decodeUpdate, except that the structs of an update
-// with a single client are left in u.one.
-func decodeUpdateOne(b []byte) (*decodedUpdate, error) {
+// decodeUpdateInto is decodeUpdate into u, which must be zero, except
+// that the structs of an update with a single client are left in u.one and
+// a delete set of one client in u.dsClient/u.dsRanges.
+func decodeUpdateInto(b []byte, u *decodedUpdate) error {
 	d := lib0.NewDecoder(b)
-	u := &decodedUpdate{}
-	var err error
-	if err = readStructs(d, u); err != nil {
-		return nil, fmt.Errorf("%w: structs at byte %d: %w", ErrMalformedUpdate, d.Pos(), err)
+	if err := readStructs(d, u); err != nil {
+		return fmt.Errorf("%w: structs at byte %d: %w", ErrMalformedUpdate, d.Pos(), err)
 	}
-	if err = readDeleteSetInto(d, u); err != nil {
-		return nil, fmt.Errorf("%w: delete set at byte %d: %w", ErrMalformedUpdate, d.Pos(), err)
+	if err := readDeleteSetInto(d, u); err != nil {
+		return fmt.Errorf("%w: delete set at byte %d: %w", ErrMalformedUpdate, d.Pos(), err)
 	}
-	return u, nil
+	return nil
 }
 
 func readStructs(d *lib0.Decoder, u *decodedUpdate) error {
@@ -79,7 +87,11 @@ func readStructs(d *lib0.Decoder, u *decodedUpdate) error {
 		out = make(map[uint64][]*Item, numClients)
 	}
 	for i := uint64(0); i < numClients; i++ {
-		client, refs, err := readClientBlock(d)
+		var box *itemBox
+		if out == nil && u.scratch {
+			box = &u.box
+		}
+		client, refs, err := readClientBlock(d, box)
 		if err != nil {
 			return err
 		}
@@ -109,7 +121,8 @@ func readClientCount(d *lib0.Decoder) (uint64, error) {
 
 // readClientBlock reads one client's block: struct count, client, start
 // clock, then the structs in clock order.
-func readClientBlock(d *lib0.Decoder) (client uint64, refs []*Item, err error) {
+// A lone struct is decoded into scratch when it is not nil.
+func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, refs []*Item, err error) {
 	numStructs, err := d.ReadVarUint()
 	if err != nil {
 		return 0, nil, err
@@ -130,7 +143,10 @@ func readClientBlock(d *lib0.Decoder) (client uint64, refs []*Item, err error) {
 	if numStructs == 1 {
 		// The usual update: one struct, allocated with its string content
 		// and its reference.
-		box := new(itemBox)
+		box := scratch
+		if box == nil {
+			box = new(itemBox)
+		}
 		slab, refs, ar.strs = box.it[:], box.refs[:0], box.cs[:]
 	} else {
 		// One allocation for all the client's items.
@@ -145,6 +161,9 @@ func readClientBlock(d *lib0.Decoder) (client uint64, refs []*Item, err error) {
 		clock += uint64(it.length)
 		if clock > maxClock {
 			return 0, nil, errClockOverflow
+		}
+		if numStructs == 1 && scratch != nil {
+			it.info |= flagScratch
 		}
 		refs = append(refs, it)
 	}
@@ -247,7 +266,7 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 		if err != nil {
 			return err
 		}
-		ref := &parentRef{isRoot: isRoot == 1}
+		ref := parentRef{isRoot: isRoot == 1}
 		if ref.isRoot {
 			if ref.root, err = d.ReadVarString(); err != nil {
 				return err
@@ -260,13 +279,14 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 				return errSelfReference
 			}
 		}
-		it.pref = ref
+		var key string
 		if info&0x20 != 0 {
-			if it.parentSub, err = d.ReadVarString(); err != nil {
+			if key, err = d.ReadVarString(); err != nil {
 				return err
 			}
 			it.info |= flagParentSub
 		}
+		it.setRare(key, &ref)
 	}
 	if info&0x1f == refString {
 		raw, err := d.ReadVarBytes()
@@ -285,7 +305,7 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 		c := &ar.strs[0]
 		ar.strs = ar.strs[1:]
 		*c = contentString{s: s, n: lib0.UTF16Len(s)}
-		it.content = c
+		it.setContent(c)
 	} else if info&0x1f == refDeleted && !ar.single {
 		n, err := d.ReadVarUint()
 		if err != nil {
@@ -300,15 +320,19 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 		c := &ar.dels[0]
 		ar.dels = ar.dels[1:]
 		c.n = int(n)
-		it.content = c
-	} else if it.content, err = readContent(d, info&0x1f); err != nil {
-		return err
+		it.setContent(c)
+	} else {
+		c, err := readContent(d, info&0x1f)
+		if err != nil {
+			return err
+		}
+		it.setContent(c)
 	}
-	it.length = it.content.length()
+	it.length = it.content().length()
 	if it.length == 0 {
 		return errZeroLength
 	}
-	if it.content.countable() {
+	if it.content().countable() {
 		it.info |= flagCountable
 	}
 	return nil

@@ -63,7 +63,7 @@ func readStructSeq(d *lib0.Decoder) ([]*Item, error) {
 	}
 	var out []*Item
 	for i := uint64(0); i < numClients; i++ {
-		_, refs, err := readClientBlock(d)
+		_, refs, err := readClientBlock(d, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -92,7 +92,7 @@ func readDeleteSetAsEncoded(d *lib0.Decoder) (deleteSet, error) {
 	}
 	ds := deleteSet{}
 	for i := uint64(0); i < n; i++ {
-		client, rs, err := readDeleteRanges(d, true)
+		client, rs, err := readDeleteRanges(d, true, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -645,14 +645,13 @@ func mergePendingStructs(pending, rest map[uint64][]*Item) map[uint64][]*Item {
 // carries neither, even when the key flag is set).
 func asDecoded(it *Item, clock uint64) *Item {
 	withOrigin := structKindOf(it) == kindItemStruct && it.info&(flagOrigin|flagRightOrigin) != 0
-	if it.id.Clock == clock && (!withOrigin || (it.pref == nil && it.info&(flagParentSub|flagParentSubBit) == 0)) {
+	if it.id.Clock == clock && (!withOrigin || (it.pref() == nil && it.info&(flagParentSub|flagParentSubBit) == 0)) {
 		return it
 	}
 	cp := *it
 	cp.id.Clock = clock
 	if withOrigin {
-		cp.pref = nil
-		cp.parentSub = ""
+		cp.rare = nil
 		cp.info &^= flagParentSub | flagParentSubBit
 	}
 	return &cp

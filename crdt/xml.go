@@ -87,12 +87,12 @@ func xmlChildrenString(b *branch) string {
 		if !n.visible() {
 			continue
 		}
-		if c, ok := n.content.(*contentString); ok {
+		if c, ok := n.str(); ok {
 			// One value per UTF-16 unit in Yjs; joined they are the string.
 			sb.WriteString(c.s)
 			continue
 		}
-		for _, v := range n.content.values() {
+		for _, v := range n.content().values() {
 			sb.WriteString(jsString(v))
 		}
 	}
