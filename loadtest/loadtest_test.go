@@ -2,17 +2,16 @@ package loadtest
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/quirehq/quire/crdt"
+	"github.com/quirehq/quire/internal/leakcheck"
 	"github.com/quirehq/quire/storage/bolt"
 	"github.com/quirehq/quire/storage/memory"
 	"github.com/quirehq/quire/sync"
@@ -20,22 +19,7 @@ import (
 
 // TestMain fails the run if goroutines outlive the tests: every scenario
 // must close its clients, and every test its server.
-func TestMain(m *testing.M) {
-	before := runtime.NumGoroutine()
-	code := m.Run()
-	if code == 0 {
-		deadline := time.Now().Add(10 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<20)
-			fmt.Fprintf(os.Stderr, "leaked goroutines: %d before, %d after\n%s", before, n, buf[:runtime.Stack(buf, true)])
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // quire serves a sync.Server on a loopback port and returns its
 // WebSocket URL.

@@ -3,63 +3,21 @@ package sync
 import (
 	"bytes"
 	"context"
-	"flag"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"runtime"
 	"strings"
 	gosync "sync"
 	"testing"
 	"time"
 
+	"github.com/quirehq/quire/internal/leakcheck"
 	"github.com/quirehq/quire/storage/memory"
 )
 
 // TestMain fails the run if goroutines outlive the tests: every test shuts
 // its server down, and after that nothing of the server may keep running.
-func TestMain(m *testing.M) {
-	before := runtime.NumGoroutine()
-	code := m.Run()
-	// The fuzzing engine keeps goroutines of its own (signal handling,
-	// worker coordination): the check only holds for plain test runs.
-	if code == 0 && !fuzzing() {
-		if err := checkGoroutines(before); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// fuzzing reports whether the binary runs as a fuzzing coordinator or
-// worker (-test.fuzz, -test.fuzzworker).
-func fuzzing() bool {
-	for _, name := range []string{"test.fuzz", "test.fuzzworker"} {
-		if f := flag.Lookup(name); f != nil && f.Value.String() != "" && f.Value.String() != "false" {
-			return true
-		}
-	}
-	return false
-}
-
-func checkGoroutines(before int) error {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= before {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			return fmt.Errorf("leaked goroutines: %d before the tests, %d after\n%s", before, n, buf)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // faultStore is storage/memory with failures, delays and counters.
 type faultStore struct {

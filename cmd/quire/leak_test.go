@@ -1,0 +1,10 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/quirehq/quire/internal/leakcheck"
+)
+
+// TestMain fails the run if goroutines outlive the tests.
+func TestMain(m *testing.M) { leakcheck.Main(m) }
