@@ -65,4 +65,3 @@ func fuzzing() bool {
 	}
 	return false
 }
-
