@@ -252,6 +252,12 @@ func (d *Doc) integrateClient(txn *Transaction, client uint64, list []*Item) (re
 			list[i] = head.detach()
 			return map[uint64][]*Item{client: slices.Clone(list[i:])}, map[uint64]uint64{client: head.id.Clock - 1}
 		}
+		if local == head.id.Clock && head.info&flagScratch == 0 && head.integrateInOrder(txn, s) {
+			// A struct of a longer update, as a document load has them,
+			// linked right behind its origin.
+			local += uint64(head.length)
+			continue
+		}
 		if dep, ok := head.resolve(txn, s); !ok {
 			list[i] = head.detach()
 			return map[uint64][]*Item{client: slices.Clone(list[i:])}, map[uint64]uint64{dep: s.state(dep)}

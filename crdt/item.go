@@ -364,6 +364,66 @@ func (it *Item) extendLeft(txn *Transaction) bool {
 	return true
 }
 
+// integrateInOrder is resolve and integrate (at offset 0) for the usual
+// struct of a document load: its origins are earlier structs of its own
+// client that end and start exactly there, nothing was inserted between
+// them concurrently, and it is text or array content of a live parent. It
+// reports false, having changed nothing, for any other struct, which then
+// takes the general path. The outcome is the general path's: resolve finds
+// the same neighbours without splitting, takes the parent from the left
+// one, and integrate has no conflict to resolve when the left neighbour's
+// right is the right origin.
+func (it *Item) integrateInOrder(txn *Transaction, s *structStore) bool {
+	const need = flagOrigin
+	if it.info&(flagOrigin|flagGC|flagSkip|flagParentSub) != need || it.rare != nil || it.origin.Client != it.id.Client {
+		return false
+	}
+	l := s.list(it.id.Client)
+	i := findIndex(l, it.origin.Clock)
+	if i < 0 {
+		return false
+	}
+	left := l.at(i)
+	if left.isGC() || left.hasParentSub() || left.id.Clock+uint64(left.length)-1 != it.origin.Clock {
+		return false
+	}
+	var right *Item
+	if it.info&flagRightOrigin != 0 {
+		ro := it.rightOrigin
+		if ro.Client != it.id.Client {
+			return false
+		}
+		if r := s.lastRight; r != nil && r.id == ro {
+			right = r
+		} else if j := findIndex(l, ro.Clock); j >= 0 {
+			right = l.at(j)
+		}
+		if right == nil || right.id != ro || right.isGC() {
+			return false
+		}
+		if s.rightHints {
+			s.lastRight = right
+		}
+	}
+	p := left.parent
+	if left.right != right || p == nil || (p.item != nil && p.item.deleted()) {
+		return false
+	}
+	it.left, it.right, it.parent = left, right, p
+	it.info &^= flagParentSubBit
+	left.right = it
+	if right != nil {
+		right.left = it
+	}
+	if it.visible() {
+		p.length += it.length
+	}
+	s.add(txn, it)
+	it.content().integrate(txn, it)
+	txn.addChanged(p)
+	return true
+}
+
 // detach returns the item itself, or, for a struct decoded into scratch
 // memory, a copy on the heap (a text item together with its content).
 func (it *Item) detach() *Item {

@@ -127,9 +127,11 @@ func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, refs []*
 	if err != nil {
 		return 0, nil, err
 	}
-	if client, err = d.ReadVarUint(); err != nil {
+	var ar decodeArena
+	if client, ar.clientRaw, err = d.ReadVarUintBytes(); err != nil {
 		return 0, nil, err
 	}
+	ar.client = client
 	clock, err := d.ReadVarUint()
 	if err != nil {
 		return 0, nil, err
@@ -139,7 +141,6 @@ func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, refs []*
 		return 0, nil, lib0.ErrLengthExceedsInput
 	}
 	var slab []Item
-	var ar decodeArena
 	if numStructs == 1 {
 		// The usual update: one struct, allocated with its string content
 		// and its reference.
@@ -194,6 +195,20 @@ type decodeArena struct {
 	bytes []byte
 	// single is set when only one struct is read: no chunks then.
 	single bool
+	// client is the client of the block being read, clientRaw its
+	// encoding: most IDs in a block name that client, and comparing bytes
+	// is cheaper than decoding a five-byte integer.
+	client    uint64
+	clientRaw []byte
+}
+
+// readID reads an ID.
+func (ar *decodeArena) readID(d *lib0.Decoder) (ID, error) {
+	if d.SkipPrefix(ar.clientRaw) {
+		clock, err := d.ReadVarUint()
+		return ID{Client: ar.client, Clock: clock}, err
+	}
+	return readID(d)
 }
 
 // str returns a copy of b as a string, carved from a shared chunk. rest
@@ -240,7 +255,7 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 	}
 	it.id = id
 	if info&0x80 != 0 {
-		if it.origin, err = readID(d); err != nil {
+		if it.origin, err = ar.readID(d); err != nil {
 			return err
 		}
 		it.info |= flagOrigin
@@ -249,7 +264,7 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 		}
 	}
 	if info&0x40 != 0 {
-		if it.rightOrigin, err = readID(d); err != nil {
+		if it.rightOrigin, err = ar.readID(d); err != nil {
 			return err
 		}
 		it.info |= flagRightOrigin
@@ -272,7 +287,7 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 				return err
 			}
 		} else {
-			if ref.id, err = readID(d); err != nil {
+			if ref.id, err = ar.readID(d); err != nil {
 				return err
 			}
 			if ref.id.Client == id.Client && ref.id.Clock >= id.Clock {
