@@ -189,6 +189,8 @@ func (d *Doc) integrateStructs(txn *Transaction, structs map[uint64][]*Item) (re
 				stack = append(stack, head)
 				updateMissing(client, head.id.Clock-1)
 				addStackToRest()
+			} else if local == head.id.Clock && head.integrateInOrder(txn, s) {
+				state[client] = local + uint64(head.length)
 			} else if dep, ok := head.resolve(txn, s); !ok {
 				stack = append(stack, head)
 				cr := refs[dep]

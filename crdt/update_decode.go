@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"unicode/utf8"
@@ -309,18 +310,31 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 			return err
 		}
 		var s string
-		if utf8.Valid(raw) {
+		var n int
+		switch {
+		case isASCII(raw): // valid, one unit per byte
+			s, n = ar.str(raw, d.Remaining()), len(raw)
+		case utf8.Valid(raw):
 			s = ar.str(raw, d.Remaining())
-		} else {
+			n = lib0.UTF16Len(s)
+		default:
 			s = lib0.ToValidUTF8(raw)
+			n = lib0.UTF16Len(s)
+		}
+		if n == 0 {
+			return errZeroLength
 		}
 		if len(ar.strs) == 0 {
 			ar.strs = make([]contentString, min(left, 128))
 		}
 		c := &ar.strs[0]
 		ar.strs = ar.strs[1:]
-		*c = contentString{s: s, n: lib0.UTF16Len(s)}
-		it.setContent(c)
+		*c = contentString{s: s, n: n}
+		// (setContent, length and countable without interface calls.)
+		it.cptr, it.ckind = unsafe.Pointer(c), refString
+		it.length = n
+		it.info |= flagCountable
+		return nil
 	} else if info&0x1f == refDeleted && !ar.single {
 		n, err := d.ReadVarUint()
 		if err != nil {
@@ -351,6 +365,22 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 		it.info |= flagCountable
 	}
 	return nil
+}
+
+// isASCII reports whether b holds only ASCII bytes, eight at a time.
+func isASCII(b []byte) bool {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func readID(d *lib0.Decoder) (ID, error) {
