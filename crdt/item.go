@@ -365,20 +365,22 @@ func (it *Item) extendLeft(txn *Transaction) bool {
 }
 
 // integrateInOrder is resolve and integrate (at offset 0) for the usual
-// struct of a document load: its origins are earlier structs of its own
-// client that end and start exactly there, nothing was inserted between
-// them concurrently, and it is text or array content of a live parent. It
-// reports false, having changed nothing, for any other struct, which then
-// takes the general path. The outcome is the general path's: resolve finds
-// the same neighbours without splitting, takes the parent from the left
-// one, and integrate has no conflict to resolve when the left neighbour's
-// right is the right origin.
+// struct of a document load: its origin is the end of a struct in the
+// store, its right origin (if any) the start of that struct's right
+// neighbour, so nothing was inserted between them concurrently, and it is
+// text or array content of a live parent. It reports false, having changed
+// nothing, for any other struct, which then takes the general path. The
+// outcome is the general path's: resolve finds the same neighbours without
+// splitting, takes the parent from the left one, and integrate has no
+// conflict to resolve when the left neighbour's right is the right origin.
 func (it *Item) integrateInOrder(txn *Transaction, s *structStore) bool {
 	const need = flagOrigin
-	if it.info&(flagOrigin|flagGC|flagSkip|flagParentSub) != need || it.rare != nil || it.origin.Client != it.id.Client {
+	if it.info&(flagOrigin|flagGC|flagSkip|flagParentSub) != need || it.rare != nil {
 		return false
 	}
-	l := s.list(it.id.Client)
+	// (findIndex finds nothing when the origin is not in the store yet:
+	// then the struct waits, on the general path.)
+	l := s.list(it.origin.Client)
 	i := findIndex(l, it.origin.Clock)
 	if i < 0 {
 		return false
@@ -387,26 +389,21 @@ func (it *Item) integrateInOrder(txn *Transaction, s *structStore) bool {
 	if left.isGC() || left.hasParentSub() || left.id.Clock+uint64(left.length)-1 != it.origin.Clock {
 		return false
 	}
-	var right *Item
-	if it.info&flagRightOrigin != 0 {
-		ro := it.rightOrigin
-		if ro.Client != it.id.Client {
+	// Without a conflict the right origin is the left neighbour's right:
+	// when that struct starts at the right origin it is the one the store
+	// holds there (every linked struct is in the store), and no search is
+	// needed. Otherwise there is a conflict to resolve or a struct to
+	// split: the general path's work.
+	right := left.right
+	if it.info&flagRightOrigin == 0 {
+		if right != nil {
 			return false
 		}
-		if r := s.lastRight; r != nil && r.id == ro {
-			right = r
-		} else if j := findIndex(l, ro.Clock); j >= 0 {
-			right = l.at(j)
-		}
-		if right == nil || right.id != ro || right.isGC() {
-			return false
-		}
-		if s.rightHints {
-			s.lastRight = right
-		}
+	} else if right == nil || right.id != it.rightOrigin || right.isGC() {
+		return false
 	}
 	p := left.parent
-	if left.right != right || p == nil || (p.item != nil && p.item.deleted()) {
+	if p == nil || (p.item != nil && p.item.deleted()) {
 		return false
 	}
 	it.left, it.right, it.parent = left, right, p
