@@ -25,9 +25,10 @@ var (
 type decodedUpdate struct {
 	structs map[uint64][]*Item
 	// An update with structs of one client only (the usual case) has them
-	// in oneClient/one instead of in structs.
+	// in oneClient/one instead of in structs: the decoded items themselves,
+	// in clock order, without a slice of pointers to them.
 	oneClient uint64
-	one       []*Item
+	one       []Item
 	ds        deleteSet
 	// A delete set of one client (the usual case) is in dsClient/dsRanges
 	// instead of in ds, when dsOne is set.
@@ -54,7 +55,7 @@ func decodeUpdate(b []byte) (*decodedUpdate, error) {
 		return nil, err
 	}
 	if u.one != nil {
-		u.structs = map[uint64][]*Item{u.oneClient: u.one}
+		u.structs = map[uint64][]*Item{u.oneClient: itemPointers(u.one)}
 		u.one = nil
 	}
 	if u.dsOne {
@@ -92,16 +93,16 @@ func readStructs(d *lib0.Decoder, u *decodedUpdate) error {
 		if out == nil && u.scratch {
 			box = &u.box
 		}
-		client, refs, err := readClientBlock(d, box)
+		client, slab, err := readClientBlock(d, box)
 		if err != nil {
 			return err
 		}
 		if out == nil {
-			u.oneClient, u.one = client, refs
+			u.oneClient, u.one = client, slab
 			continue
 		}
 		// A client listed twice replaces its earlier entry, as in Yjs.
-		out[client] = refs
+		out[client] = itemPointers(slab)
 	}
 	u.structs = out
 	return nil
@@ -120,10 +121,19 @@ func readClientCount(d *lib0.Decoder) (uint64, error) {
 	return n, nil
 }
 
+// itemPointers returns pointers to the items of slab, in order.
+func itemPointers(slab []Item) []*Item {
+	refs := make([]*Item, len(slab))
+	for i := range slab {
+		refs[i] = &slab[i]
+	}
+	return refs
+}
+
 // readClientBlock reads one client's block: struct count, client, start
-// clock, then the structs in clock order.
+// clock, then the structs in clock order, into one slab.
 // A lone struct is decoded into scratch when it is not nil.
-func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, refs []*Item, err error) {
+func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, slab []Item, err error) {
 	numStructs, err := d.ReadVarUint()
 	if err != nil {
 		return 0, nil, err
@@ -141,19 +151,16 @@ func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, refs []*
 	if numStructs > uint64(d.Remaining())/2 {
 		return 0, nil, lib0.ErrLengthExceedsInput
 	}
-	var slab []Item
 	if numStructs == 1 {
-		// The usual update: one struct, allocated with its string content
-		// and its reference.
+		// The usual update: one struct, allocated with its string content.
 		box := scratch
 		if box == nil {
 			box = new(itemBox)
 		}
-		slab, refs, ar.strs = box.it[:], box.refs[:0], box.cs[:]
+		slab, ar.strs = box.it[:], box.cs[:]
 	} else {
 		// One allocation for all the client's items.
 		slab = make([]Item, numStructs)
-		refs = make([]*Item, 0, numStructs)
 	}
 	for j := uint64(0); j < numStructs; j++ {
 		it := &slab[j]
@@ -167,9 +174,8 @@ func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, refs []*
 		if numStructs == 1 && scratch != nil {
 			it.info |= flagScratch
 		}
-		refs = append(refs, it)
 	}
-	return client, refs, nil
+	return client, slab, nil
 }
 
 func readStruct(d *lib0.Decoder, id ID) (*Item, error) {
@@ -183,9 +189,8 @@ func readStruct(d *lib0.Decoder, id ID) (*Item, error) {
 
 // itemBox holds a lone decoded struct with what it usually needs.
 type itemBox struct {
-	it   [1]Item
-	cs   [1]contentString
-	refs [1]*Item
+	it [1]Item
+	cs [1]contentString
 }
 
 // decodeArena hands out string contents and their bytes in chunks, to spare
