@@ -261,20 +261,22 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 	}
 	it.id = id
 	if info&0x80 != 0 {
-		if it.origin, err = ar.readID(d); err != nil {
+		o, err := ar.readID(d)
+		if err != nil {
 			return err
 		}
-		it.info |= flagOrigin
-		if it.origin.Client == id.Client && it.origin.Clock >= id.Clock {
+		it.setOrigin(someID(o))
+		if o.Client == id.Client && o.Clock >= id.Clock {
 			return errSelfReference
 		}
 	}
 	if info&0x40 != 0 {
-		if it.rightOrigin, err = ar.readID(d); err != nil {
+		r, err := ar.readID(d)
+		if err != nil {
 			return err
 		}
-		it.info |= flagRightOrigin
-		if it.rightOrigin.Client == id.Client && it.rightOrigin.Clock >= id.Clock {
+		it.setRightOrigin(someID(r))
+		if r.Client == id.Client && r.Clock >= id.Clock {
 			return errSelfReference
 		}
 	}

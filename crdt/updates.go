@@ -652,8 +652,8 @@ func asDecoded(it *Item, clock uint64) *Item {
 	cp := *it
 	cp.id.Clock = clock
 	if withOrigin {
-		cp.rare = nil
 		cp.info &^= flagParentSub | flagParentSubBit
+		cp.setRare("", nil) // (keeping wide origins)
 	}
 	return &cp
 }
