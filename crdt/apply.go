@@ -51,7 +51,7 @@ func (d *Doc) applyDecoded(txn *Transaction, u *decodedUpdate) {
 	var rest map[uint64][]*Item
 	var restMissing map[uint64]uint64
 	if u.one != nil {
-		rest, restMissing = d.integrateClient(txn, u.oneClient, u.one)
+		rest, restMissing = d.integrateClient(txn, u.oneClient, nil, u.one)
 	} else {
 		rest, restMissing = d.integrateStructs(txn, u.structs)
 	}
@@ -119,7 +119,7 @@ func (d *Doc) integrateStructs(txn *Transaction, structs map[uint64][]*Item) (re
 	s := d.store
 	if len(structs) == 1 {
 		for client, list := range structs {
-			return d.integrateClient(txn, client, list)
+			return d.integrateClient(txn, client, list, nil)
 		}
 	}
 	refs := make(map[uint64]*clientRefs, len(structs))
@@ -189,6 +189,8 @@ func (d *Doc) integrateStructs(txn *Transaction, structs map[uint64][]*Item) (re
 				stack = append(stack, head)
 				updateMissing(client, head.id.Clock-1)
 				addStackToRest()
+			} else if local == head.id.Clock && head.integrateInOrder(txn, s) {
+				state[client] = local + uint64(head.length)
 			} else if dep, ok := head.resolve(txn, s); !ok {
 				stack = append(stack, head)
 				cr := refs[dep]
@@ -231,30 +233,57 @@ func (d *Doc) integrateStructs(txn *Transaction, structs map[uint64][]*Item) (re
 
 // integrateClient is integrateStructs for an update with one client: no
 // other client of the update can fill a dependency, so structs integrate in
-// order until one has to wait, and it and the rest become pending.
-func (d *Doc) integrateClient(txn *Transaction, client uint64, list []*Item) (rest map[uint64][]*Item, missing map[uint64]uint64) {
+// order until one has to wait, and it and the rest become pending. The
+// structs are list, or, when list is nil, the items of slab (a decoded
+// block).
+func (d *Doc) integrateClient(txn *Transaction, client uint64, list []*Item, slab []Item) (rest map[uint64][]*Item, missing map[uint64]uint64) {
 	s := d.store
 	local := s.state(client)
-	if local == 0 && len(list) > 1 {
+	n := len(list)
+	if list == nil {
+		n = len(slab)
+	}
+	if local == 0 && n > 1 {
 		// A client new to the store (a document load): its list, created
 		// by the first add, is sized for the whole update up front instead
 		// of growing push by push.
-		s.sizeClient, s.sizeHint = client, len(list)
+		s.sizeClient, s.sizeHint = client, n
 	}
 	s.rightHints = true
 	defer func() { s.sizeHint, s.lastRight, s.rightHints = 0, nil, false }()
-	for i, head := range list {
+	// waitFrom returns the structs from i on as pending, the i-th detached.
+	waitFrom := func(i int, head *Item) map[uint64][]*Item {
+		var tail []*Item
+		if list != nil {
+			tail = slices.Clone(list[i:])
+		} else {
+			tail = itemPointers(slab[i:])
+		}
+		tail[0] = head.detach()
+		return map[uint64][]*Item{client: tail}
+	}
+	for i := range n {
+		var head *Item
+		if list != nil {
+			head = list[i]
+		} else {
+			head = &slab[i]
+		}
 		if head.isSkip() {
 			continue
 		}
 		if local < head.id.Clock {
 			// A gap before this struct: wait for it.
-			list[i] = head.detach()
-			return map[uint64][]*Item{client: slices.Clone(list[i:])}, map[uint64]uint64{client: head.id.Clock - 1}
+			return waitFrom(i, head), map[uint64]uint64{client: head.id.Clock - 1}
+		}
+		if local == head.id.Clock && head.info&flagScratch == 0 && head.integrateInOrder(txn, s) {
+			// A struct of a longer update, as a document load has them,
+			// linked right behind its origin.
+			local += uint64(head.length)
+			continue
 		}
 		if dep, ok := head.resolve(txn, s); !ok {
-			list[i] = head.detach()
-			return map[uint64][]*Item{client: slices.Clone(list[i:])}, map[uint64]uint64{dep: s.state(dep)}
+			return waitFrom(i, head), map[uint64]uint64{dep: s.state(dep)}
 		}
 		if offset := local - head.id.Clock; offset < uint64(head.length) {
 			if head.isGC() && offset > 0 {

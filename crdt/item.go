@@ -26,7 +26,27 @@ const (
 	// flagScratch marks a decoded struct that lives in reusable memory
 	// (decodedUpdate.box) until detach copies it.
 	flagScratch uint16 = 1 << 10
+	// flagWideOrigins records that the origins did not fit in 32-bit
+	// client and clock: they are in the rare record instead.
+	flagWideOrigins uint16 = 1 << 11
 )
+
+// packedID is an origin in eight bytes. Yjs picks client IDs as random
+// 32-bit numbers and a document's clocks stay far below 2^32, so nearly
+// every origin fits; one that does not is kept whole in the item's rare
+// record (flagWideOrigins), and an update may still carry any ID up to
+// 2^53.
+type packedID struct{ client, clock uint32 }
+
+// packID returns id in eight bytes, if it fits.
+func packID(id ID) (packedID, bool) {
+	if id.Client>>32 != 0 || id.Clock>>32 != 0 {
+		return packedID{}, false
+	}
+	return packedID{uint32(id.Client), uint32(id.Clock)}, true
+}
+
+func (p packedID) unpack() ID { return ID{Client: uint64(p.client), Clock: uint64(p.clock)} }
 
 // parentRef is the parent an encoded item names before integration: a
 // root type by name or the item that holds a nested type.
@@ -44,8 +64,6 @@ type Item struct {
 	id          ID
 	length      int
 	left, right *Item
-	origin      ID // valid with flagOrigin: the ID left of the insertion point
-	rightOrigin ID // valid with flagRightOrigin: the ID right of it
 	parent      *branch
 	// cptr is the content (nil for GC and Skip structs); ckind, its
 	// content reference number, says which type it points to. Two words
@@ -54,9 +72,14 @@ type Item struct {
 	// rare holds what few items have (a map key, an unresolved parent),
 	// so that text items do not pay for it. It is shared between copies
 	// and never modified: setters replace it.
-	rare  *itemRare
-	info  uint16
-	ckind uint8
+	rare *itemRare
+	// origin (valid with flagOrigin) is the ID left of the insertion
+	// point, rightOrigin (valid with flagRightOrigin) the ID right of it;
+	// both are in rare instead with flagWideOrigins. Use originID and
+	// rightOriginID.
+	origin, rightOrigin packedID
+	info                uint16
+	ckind               uint8
 }
 
 // itemRare is the part of an Item that most items lack.
@@ -66,6 +89,8 @@ type itemRare struct {
 	// explicitly, until integration resolves it.
 	pref    parentRef
 	hasPref bool
+	// origin and rightOrigin are the item's origins with flagWideOrigins.
+	origin, rightOrigin ID
 }
 
 // parentSub returns the map key (valid with flagParentSub).
@@ -84,9 +109,10 @@ func (it *Item) pref() *parentRef {
 	return &it.rare.pref
 }
 
-// setRare sets the map key and the named parent.
+// setRare sets the map key and the named parent, keeping wide origins.
 func (it *Item) setRare(parentSub string, pref *parentRef) {
-	if parentSub == "" && pref == nil {
+	wide := it.info&flagWideOrigins != 0
+	if parentSub == "" && pref == nil && !wide {
 		it.rare = nil
 		return
 	}
@@ -94,7 +120,33 @@ func (it *Item) setRare(parentSub string, pref *parentRef) {
 	if pref != nil {
 		r.pref, r.hasPref = *pref, true
 	}
+	if wide {
+		r.origin, r.rightOrigin = it.rare.origin, it.rare.rightOrigin
+	}
 	it.rare = r
+}
+
+// storeOrigins sets both origins' IDs (flags unchanged): packed when both
+// fit, else whole in a new rare record.
+func (it *Item) storeOrigins(o, r ID) {
+	po, ok1 := packID(o)
+	pr, ok2 := packID(r)
+	if ok1 && ok2 {
+		it.origin, it.rightOrigin = po, pr
+		if it.info&flagWideOrigins != 0 {
+			it.info &^= flagWideOrigins
+			it.setRare(it.parentSub(), it.pref())
+		}
+		return
+	}
+	nr := itemRare{}
+	if it.rare != nil {
+		nr = *it.rare
+	}
+	nr.origin, nr.rightOrigin = o, r
+	it.rare = &nr
+	it.origin, it.rightOrigin = packedID{}, packedID{}
+	it.info |= flagWideOrigins
 }
 
 // dropPref forgets the named parent, keeping the map key.
@@ -114,15 +166,25 @@ func (it *Item) hasParentSub() bool {
 }
 
 func (it *Item) originID() optID {
-	return optID{ID: it.origin, ok: it.info&flagOrigin != 0}
+	if it.info&flagWideOrigins != 0 {
+		return optID{ID: it.rare.origin, ok: it.info&flagOrigin != 0}
+	}
+	return optID{ID: it.origin.unpack(), ok: it.info&flagOrigin != 0}
 }
 
 func (it *Item) rightOriginID() optID {
-	return optID{ID: it.rightOrigin, ok: it.info&flagRightOrigin != 0}
+	if it.info&flagWideOrigins != 0 {
+		return optID{ID: it.rare.rightOrigin, ok: it.info&flagRightOrigin != 0}
+	}
+	return optID{ID: it.rightOrigin.unpack(), ok: it.info&flagRightOrigin != 0}
 }
 
 func (it *Item) setOrigin(o optID) {
-	it.origin = o.ID
+	if p, fits := packID(o.ID); fits && it.info&flagWideOrigins == 0 {
+		it.origin = p
+	} else {
+		it.storeOrigins(o.ID, it.rightOriginID().ID)
+	}
 	if o.ok {
 		it.info |= flagOrigin
 	} else {
@@ -131,7 +193,11 @@ func (it *Item) setOrigin(o optID) {
 }
 
 func (it *Item) setRightOrigin(o optID) {
-	it.rightOrigin = o.ID
+	if p, fits := packID(o.ID); fits && it.info&flagWideOrigins == 0 {
+		it.rightOrigin = p
+	} else {
+		it.storeOrigins(it.originID().ID, o.ID)
+	}
 	if o.ok {
 		it.info |= flagRightOrigin
 	} else {
@@ -200,32 +266,33 @@ func (it *Item) toGC() {
 // client's content is not in the store yet it returns that client and false;
 // otherwise it resolves left, right and parent and returns true.
 func (it *Item) resolve(txn *Transaction, s *structStore) (missing uint64, ok bool) {
-	if it.info&flagOrigin != 0 && it.origin.Client != it.id.Client && it.origin.Clock >= s.state(it.origin.Client) {
-		return it.origin.Client, false
+	origin, rightOrigin := it.originID(), it.rightOriginID()
+	if origin.ok && origin.Client != it.id.Client && origin.Clock >= s.state(origin.Client) {
+		return origin.Client, false
 	}
-	if it.info&flagRightOrigin != 0 && it.rightOrigin.Client != it.id.Client && it.rightOrigin.Clock >= s.state(it.rightOrigin.Client) {
-		return it.rightOrigin.Client, false
+	if rightOrigin.ok && rightOrigin.Client != it.id.Client && rightOrigin.Clock >= s.state(rightOrigin.Client) {
+		return rightOrigin.Client, false
 	}
 	pref := it.pref()
 	if p := pref; p != nil && !p.isRoot && it.id.Client != p.id.Client && p.id.Clock >= s.state(p.id.Client) {
 		return p.id.Client, false
 	}
-	if it.info&flagOrigin != 0 {
-		it.left = s.itemCleanEnd(txn, it.origin)
-		it.origin = it.left.lastID()
+	if origin.ok {
+		it.left = s.itemCleanEnd(txn, origin.ID)
+		it.setOrigin(someID(it.left.lastID()))
 	}
-	if it.info&flagRightOrigin != 0 {
-		if r := s.lastRight; r != nil && r.id == it.rightOrigin {
+	if rightOrigin.ok {
+		if r := s.lastRight; r != nil && r.id == rightOrigin.ID {
 			// The struct the previous resolve found starts exactly here:
 			// itemCleanStart would return it.
 			it.right = r
 		} else {
-			it.right = s.itemCleanStart(txn, it.rightOrigin)
+			it.right = s.itemCleanStart(txn, rightOrigin.ID)
 			if s.rightHints {
 				s.lastRight = it.right
 			}
 		}
-		it.rightOrigin = it.right.id
+		it.setRightOrigin(someID(it.right.id))
 	}
 	switch {
 	case (it.left != nil && it.left.isGC()) || (it.right != nil && it.right.isGC()):
@@ -364,6 +431,64 @@ func (it *Item) extendLeft(txn *Transaction) bool {
 	return true
 }
 
+// integrateInOrder is resolve and integrate (at offset 0) for the usual
+// struct of a document load: its origin is the end of a struct in the
+// store, its right origin (if any) the start of that struct's right
+// neighbour, so nothing was inserted between them concurrently, and it is
+// text or array content of a live parent. It reports false, having changed
+// nothing, for any other struct, which then takes the general path. The
+// outcome is the general path's: resolve finds the same neighbours without
+// splitting, takes the parent from the left one, and integrate has no
+// conflict to resolve when the left neighbour's right is the right origin.
+func (it *Item) integrateInOrder(txn *Transaction, s *structStore) bool {
+	const need = flagOrigin
+	if it.info&(flagOrigin|flagGC|flagSkip|flagParentSub) != need || it.rare != nil {
+		return false
+	}
+	// (findIndex finds nothing when the origin is not in the store yet:
+	// then the struct waits, on the general path.)
+	origin := it.originID().ID
+	l := s.list(origin.Client)
+	i := findIndex(l, origin.Clock)
+	if i < 0 {
+		return false
+	}
+	left := l.at(i)
+	if left.isGC() || left.hasParentSub() || left.id.Clock+uint64(left.length)-1 != origin.Clock {
+		return false
+	}
+	// Without a conflict the right origin is the left neighbour's right:
+	// when that struct starts at the right origin it is the one the store
+	// holds there (every linked struct is in the store), and no search is
+	// needed. Otherwise there is a conflict to resolve or a struct to
+	// split: the general path's work.
+	right := left.right
+	if it.info&flagRightOrigin == 0 {
+		if right != nil {
+			return false
+		}
+	} else if right == nil || right.id != it.rightOriginID().ID || right.isGC() {
+		return false
+	}
+	p := left.parent
+	if p == nil || (p.item != nil && p.item.deleted()) {
+		return false
+	}
+	it.left, it.right, it.parent = left, right, p
+	it.info &^= flagParentSubBit
+	left.right = it
+	if right != nil {
+		right.left = it
+	}
+	if it.visible() {
+		p.length += it.length
+	}
+	s.add(txn, it)
+	it.content().integrate(txn, it)
+	txn.addChanged(p)
+	return true
+}
+
 // detach returns the item itself, or, for a struct decoded into scratch
 // memory, a copy on the heap (a text item together with its content).
 func (it *Item) detach() *Item {
@@ -418,7 +543,7 @@ func (it *Item) findLeft(txn *Transaction) *Item {
 				break
 			}
 		} else if o.info&flagOrigin != 0 {
-			oo := s.find(o.origin)
+			oo := s.find(o.originID().ID)
 			if _, inBefore := before[oo]; !inBefore {
 				break
 			}
@@ -483,13 +608,14 @@ func (it *Item) split(txn *Transaction, diff int) *Item {
 	*right = Item{
 		id:          ID{Client: id.Client, Clock: id.Clock + uint64(diff)},
 		left:        it,
-		origin:      ID{Client: id.Client, Clock: id.Clock + uint64(diff) - 1},
 		right:       it.right,
+		origin:      it.origin,
 		rightOrigin: it.rightOrigin,
 		parent:      it.parent,
 		rare:        it.rare, // (integrated: no pref)
-		info:        it.info&(flagDeleted|flagKeep|flagRightOrigin|flagParentSub) | flagOrigin,
+		info:        it.info&(flagDeleted|flagKeep|flagRightOrigin|flagParentSub|flagWideOrigins) | flagOrigin,
 	}
+	right.setOrigin(someID(ID{Client: id.Client, Clock: id.Clock + uint64(diff) - 1}))
 	right.setContent(rc)
 	if rc.countable() {
 		right.info |= flagCountable
@@ -582,9 +708,9 @@ func (it *Item) write(e *lib0.Encoder, offset int) {
 		e.WriteVarUint(origin.Client)
 		e.WriteVarUint(origin.Clock)
 	}
-	if it.info&flagRightOrigin != 0 {
-		e.WriteVarUint(it.rightOrigin.Client)
-		e.WriteVarUint(it.rightOrigin.Clock)
+	if ro := it.rightOriginID(); ro.ok {
+		e.WriteVarUint(ro.Client)
+		e.WriteVarUint(ro.Clock)
 	}
 	if !origin.ok && it.info&flagRightOrigin == 0 {
 		writeParent(e, it)

@@ -160,7 +160,7 @@ func appendTyped(txn *Transaction, b *branch, p *textPos, s string, n int) bool 
 	}
 	// The new item's right origin is p.right; merging needs the same.
 	if p.right != nil {
-		if l.info&flagRightOrigin == 0 || l.rightOrigin != p.right.id {
+		if ro := l.rightOriginID(); !ro.ok || ro.ID != p.right.id {
 			return false
 		}
 	} else if l.info&flagRightOrigin != 0 {

@@ -492,7 +492,21 @@ func TestConcurrentTraceReplay(t *testing.T) {
 					t.Fatalf("agent %d: text differs from endContent", a)
 				}
 			}
-			checkTraceDigest(t, name, updates, docs[0].EncodeStateAsUpdate())
+			final := docs[0].EncodeStateAsUpdate()
+			checkTraceDigest(t, name, updates, final)
+			// A load of several clients' structs, with origins in other
+			// clients and concurrent inserts, comes out as it went in.
+			ld := crdt.NewDoc(crdt.Options{ClientID: 1})
+			lt, _ := ld.Text("text")
+			if err := ld.ApplyUpdate(final, nil); err != nil {
+				t.Fatal(err)
+			}
+			if lt.String() != tr.EndContent {
+				t.Fatal("load: text differs from endContent")
+			}
+			if again := ld.EncodeStateAsUpdate(); string(again) != string(final) {
+				t.Fatalf("re-encoding the loaded doc gives %d bytes, want the %d loaded", len(again), len(final))
+			}
 		})
 	}
 }

@@ -32,6 +32,10 @@ type Transaction struct {
 	// needFormattingCleanup is set when a remote change touched formatted
 	// text, which Yjs answers with a local clean-up transaction.
 	needFormattingCleanup bool
+	// startedEmpty is set when the store held no struct as the
+	// transaction began (a document load): every client it holds at the
+	// end was added by the transaction.
+	startedEmpty bool
 }
 
 // Doc returns the document the transaction belongs to.
@@ -209,6 +213,7 @@ func (d *Doc) newTransaction(origin any, local bool) *Transaction {
 		txn = &Transaction{}
 	}
 	txn.doc, txn.origin, txn.local = d, origin, local
+	txn.startedEmpty = len(d.store.clients) == 0
 	return txn
 }
 
@@ -284,7 +289,12 @@ func (d *Doc) cleanup(txn *Transaction) {
 	if d.gc {
 		d.gcDeleteSet(txn.deleteSet, txn.deleteOrder)
 	}
-	d.mergeDeleteSet(txn.deleteSet, txn.deleteOrder)
+	if !txn.startedEmpty {
+		// (In a transaction that started empty, the merge below covers
+		// every struct of every client: merging is order-independent, so
+		// merging the deleted ones first would only repeat work.)
+		d.mergeDeleteSet(txn.deleteSet, txn.deleteOrder)
+	}
 
 	for _, cc := range txn.before {
 		client, beforeClock := cc.client, cc.clock

@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"unicode/utf8"
@@ -24,9 +25,10 @@ var (
 type decodedUpdate struct {
 	structs map[uint64][]*Item
 	// An update with structs of one client only (the usual case) has them
-	// in oneClient/one instead of in structs.
+	// in oneClient/one instead of in structs: the decoded items themselves,
+	// in clock order, without a slice of pointers to them.
 	oneClient uint64
-	one       []*Item
+	one       []Item
 	ds        deleteSet
 	// A delete set of one client (the usual case) is in dsClient/dsRanges
 	// instead of in ds, when dsOne is set.
@@ -53,7 +55,7 @@ func decodeUpdate(b []byte) (*decodedUpdate, error) {
 		return nil, err
 	}
 	if u.one != nil {
-		u.structs = map[uint64][]*Item{u.oneClient: u.one}
+		u.structs = map[uint64][]*Item{u.oneClient: itemPointers(u.one)}
 		u.one = nil
 	}
 	if u.dsOne {
@@ -91,16 +93,16 @@ func readStructs(d *lib0.Decoder, u *decodedUpdate) error {
 		if out == nil && u.scratch {
 			box = &u.box
 		}
-		client, refs, err := readClientBlock(d, box)
+		client, slab, err := readClientBlock(d, box)
 		if err != nil {
 			return err
 		}
 		if out == nil {
-			u.oneClient, u.one = client, refs
+			u.oneClient, u.one = client, slab
 			continue
 		}
 		// A client listed twice replaces its earlier entry, as in Yjs.
-		out[client] = refs
+		out[client] = itemPointers(slab)
 	}
 	u.structs = out
 	return nil
@@ -119,17 +121,28 @@ func readClientCount(d *lib0.Decoder) (uint64, error) {
 	return n, nil
 }
 
+// itemPointers returns pointers to the items of slab, in order.
+func itemPointers(slab []Item) []*Item {
+	refs := make([]*Item, len(slab))
+	for i := range slab {
+		refs[i] = &slab[i]
+	}
+	return refs
+}
+
 // readClientBlock reads one client's block: struct count, client, start
-// clock, then the structs in clock order.
+// clock, then the structs in clock order, into one slab.
 // A lone struct is decoded into scratch when it is not nil.
-func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, refs []*Item, err error) {
+func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, slab []Item, err error) {
 	numStructs, err := d.ReadVarUint()
 	if err != nil {
 		return 0, nil, err
 	}
-	if client, err = d.ReadVarUint(); err != nil {
+	var ar decodeArena
+	if client, ar.clientRaw, err = d.ReadVarUintBytes(); err != nil {
 		return 0, nil, err
 	}
+	ar.client = client
 	clock, err := d.ReadVarUint()
 	if err != nil {
 		return 0, nil, err
@@ -138,20 +151,16 @@ func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, refs []*
 	if numStructs > uint64(d.Remaining())/2 {
 		return 0, nil, lib0.ErrLengthExceedsInput
 	}
-	var slab []Item
-	var ar decodeArena
 	if numStructs == 1 {
-		// The usual update: one struct, allocated with its string content
-		// and its reference.
+		// The usual update: one struct, allocated with its string content.
 		box := scratch
 		if box == nil {
 			box = new(itemBox)
 		}
-		slab, refs, ar.strs = box.it[:], box.refs[:0], box.cs[:]
+		slab, ar.strs = box.it[:], box.cs[:]
 	} else {
 		// One allocation for all the client's items.
 		slab = make([]Item, numStructs)
-		refs = make([]*Item, 0, numStructs)
 	}
 	for j := uint64(0); j < numStructs; j++ {
 		it := &slab[j]
@@ -165,9 +174,8 @@ func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, refs []*
 		if numStructs == 1 && scratch != nil {
 			it.info |= flagScratch
 		}
-		refs = append(refs, it)
 	}
-	return client, refs, nil
+	return client, slab, nil
 }
 
 func readStruct(d *lib0.Decoder, id ID) (*Item, error) {
@@ -181,9 +189,8 @@ func readStruct(d *lib0.Decoder, id ID) (*Item, error) {
 
 // itemBox holds a lone decoded struct with what it usually needs.
 type itemBox struct {
-	it   [1]Item
-	cs   [1]contentString
-	refs [1]*Item
+	it [1]Item
+	cs [1]contentString
 }
 
 // decodeArena hands out string contents and their bytes in chunks, to spare
@@ -194,6 +201,20 @@ type decodeArena struct {
 	bytes []byte
 	// single is set when only one struct is read: no chunks then.
 	single bool
+	// client is the client of the block being read, clientRaw its
+	// encoding: most IDs in a block name that client, and comparing bytes
+	// is cheaper than decoding a five-byte integer.
+	client    uint64
+	clientRaw []byte
+}
+
+// readID reads an ID.
+func (ar *decodeArena) readID(d *lib0.Decoder) (ID, error) {
+	if d.SkipPrefix(ar.clientRaw) {
+		clock, err := d.ReadVarUint()
+		return ID{Client: ar.client, Clock: clock}, err
+	}
+	return readID(d)
 }
 
 // str returns a copy of b as a string, carved from a shared chunk. rest
@@ -240,20 +261,22 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 	}
 	it.id = id
 	if info&0x80 != 0 {
-		if it.origin, err = readID(d); err != nil {
+		o, err := ar.readID(d)
+		if err != nil {
 			return err
 		}
-		it.info |= flagOrigin
-		if it.origin.Client == id.Client && it.origin.Clock >= id.Clock {
+		it.setOrigin(someID(o))
+		if o.Client == id.Client && o.Clock >= id.Clock {
 			return errSelfReference
 		}
 	}
 	if info&0x40 != 0 {
-		if it.rightOrigin, err = readID(d); err != nil {
+		r, err := ar.readID(d)
+		if err != nil {
 			return err
 		}
-		it.info |= flagRightOrigin
-		if it.rightOrigin.Client == id.Client && it.rightOrigin.Clock >= id.Clock {
+		it.setRightOrigin(someID(r))
+		if r.Client == id.Client && r.Clock >= id.Clock {
 			return errSelfReference
 		}
 	}
@@ -272,7 +295,7 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 				return err
 			}
 		} else {
-			if ref.id, err = readID(d); err != nil {
+			if ref.id, err = ar.readID(d); err != nil {
 				return err
 			}
 			if ref.id.Client == id.Client && ref.id.Clock >= id.Clock {
@@ -294,18 +317,31 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 			return err
 		}
 		var s string
-		if utf8.Valid(raw) {
+		var n int
+		switch {
+		case isASCII(raw): // valid, one unit per byte
+			s, n = ar.str(raw, d.Remaining()), len(raw)
+		case utf8.Valid(raw):
 			s = ar.str(raw, d.Remaining())
-		} else {
+			n = lib0.UTF16Len(s)
+		default:
 			s = lib0.ToValidUTF8(raw)
+			n = lib0.UTF16Len(s)
+		}
+		if n == 0 {
+			return errZeroLength
 		}
 		if len(ar.strs) == 0 {
 			ar.strs = make([]contentString, min(left, 128))
 		}
 		c := &ar.strs[0]
 		ar.strs = ar.strs[1:]
-		*c = contentString{s: s, n: lib0.UTF16Len(s)}
-		it.setContent(c)
+		*c = contentString{s: s, n: n}
+		// (setContent, length and countable without interface calls.)
+		it.cptr, it.ckind = unsafe.Pointer(c), refString
+		it.length = n
+		it.info |= flagCountable
+		return nil
 	} else if info&0x1f == refDeleted && !ar.single {
 		n, err := d.ReadVarUint()
 		if err != nil {
@@ -336,6 +372,22 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 		it.info |= flagCountable
 	}
 	return nil
+}
+
+// isASCII reports whether b holds only ASCII bytes, eight at a time.
+func isASCII(b []byte) bool {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func readID(d *lib0.Decoder) (ID, error) {

@@ -63,16 +63,17 @@ func readStructSeq(d *lib0.Decoder) ([]*Item, error) {
 	}
 	var out []*Item
 	for i := uint64(0); i < numClients; i++ {
-		_, refs, err := readClientBlock(d, nil)
+		_, slab, err := readClientBlock(d, nil)
 		if err != nil {
 			return nil, err
 		}
-		for _, it := range refs {
+		for i := range slab {
+			it := &slab[i]
 			// Yjs's reader drops the key flag of an item with origins
 			// (the key is not encoded), so re-encoding clears the bit.
 			it.info &^= flagParentSubBit
+			out = append(out, it)
 		}
-		out = append(out, refs...)
 	}
 	return out, nil
 }
@@ -651,8 +652,8 @@ func asDecoded(it *Item, clock uint64) *Item {
 	cp := *it
 	cp.id.Clock = clock
 	if withOrigin {
-		cp.rare = nil
 		cp.info &^= flagParentSub | flagParentSubBit
+		cp.setRare("", nil) // (keeping wide origins)
 	}
 	return &cp
 }

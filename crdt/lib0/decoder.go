@@ -39,7 +39,18 @@ func (d *Decoder) ReadUint8() (byte, error) {
 
 // ReadVarUint reads an unsigned variable-length integer of at most 53 bits.
 func (d *Decoder) ReadVarUint() (uint64, error) {
-	if d.pos < len(d.buf) {
+	if d.pos+1 < len(d.buf) {
+		// One or two bytes (clocks and lengths, mostly) without a call.
+		b0, b1 := d.buf[d.pos], d.buf[d.pos+1]
+		if b0 < 0x80 {
+			d.pos++
+			return uint64(b0), nil
+		}
+		if b1 < 0x80 {
+			d.pos += 2
+			return uint64(b0&0x7f) | uint64(b1)<<7, nil
+		}
+	} else if d.pos < len(d.buf) {
 		if b := d.buf[d.pos]; b < 0x80 {
 			d.pos++
 			return uint64(b), nil
@@ -116,6 +127,36 @@ func (d *Decoder) ReadVarInt() (v int64, negative bool, err error) {
 		return -int64(m), true, nil
 	}
 	return int64(m), false, nil
+}
+
+// ReadVarUintBytes is ReadVarUint that also returns the bytes the integer
+// took (aliasing the input), for SkipPrefix.
+func (d *Decoder) ReadVarUintBytes() (v uint64, raw []byte, err error) {
+	start := d.pos
+	v, err = d.ReadVarUint()
+	if err != nil {
+		return 0, nil, err
+	}
+	return v, d.buf[start:d.pos:d.pos], nil
+}
+
+// SkipPrefix skips p and reports true when the unread input starts with it;
+// otherwise it reads nothing. With p the encoding of a variable-length
+// integer (which is prefix-free), a match means the next integer is that
+// one: decoders use it to skip a value they expect often.
+func (d *Decoder) SkipPrefix(p []byte) bool {
+	n := len(p)
+	if n == 0 || n > len(d.buf)-d.pos {
+		return false
+	}
+	rest := d.buf[d.pos : d.pos+n]
+	for i := range n {
+		if rest[i] != p[i] {
+			return false
+		}
+	}
+	d.pos += n
+	return true
 }
 
 // ReadRaw returns the next n bytes without copying them.

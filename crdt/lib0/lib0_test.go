@@ -104,6 +104,47 @@ func TestVarUintRejects(t *testing.T) {
 	}
 }
 
+// TestVarUintShortForms checks one- and two-byte integers, which
+// ReadVarUint decodes without a call, against the general decoder: at the
+// end of the input, and in non-minimal forms that lib0 also accepts.
+func TestVarUintShortForms(t *testing.T) {
+	for _, tc := range []struct {
+		hex  string
+		want uint64
+		n    int // bytes consumed
+	}{
+		{"05", 5, 1}, {"0501", 5, 1}, {"8501", 133, 2}, {"850107", 133, 2},
+		{"8000", 0, 2}, {"ff00", 127, 2}, {"80808000", 0, 4}, {"ff7fff", 16383, 2},
+	} {
+		d := lib0.NewDecoder(unhex(t, tc.hex))
+		got, err := d.ReadVarUint()
+		if err != nil || got != tc.want || d.Pos() != tc.n {
+			t.Errorf("ReadVarUint(%s) = %d, %v after %d bytes; want %d after %d", tc.hex, got, err, d.Pos(), tc.want, tc.n)
+		}
+	}
+}
+
+func TestSkipPrefix(t *testing.T) {
+	in := append(encVarUint(3000000000), encVarUint(7)...)
+	d := lib0.NewDecoder(in)
+	v, raw, err := d.ReadVarUintBytes()
+	if err != nil || v != 3000000000 || !bytes.Equal(raw, in[:5]) {
+		t.Fatalf("ReadVarUintBytes = %d, %x, %v", v, raw, err)
+	}
+	d = lib0.NewDecoder(in)
+	if d.SkipPrefix(nil) || d.SkipPrefix(in[1:3]) || d.SkipPrefix(append(slicesClone(in), 0)) || d.Pos() != 0 {
+		t.Fatalf("SkipPrefix matched what is not a prefix (pos %d)", d.Pos())
+	}
+	if !d.SkipPrefix(raw) || d.Pos() != 5 {
+		t.Fatalf("SkipPrefix(%x) did not skip it", raw)
+	}
+	if got, err := d.ReadVarUint(); err != nil || got != 7 {
+		t.Fatalf("after SkipPrefix: %d, %v", got, err)
+	}
+}
+
+func slicesClone(b []byte) []byte { return append([]byte(nil), b...) }
+
 func encVarUint(v uint64) []byte {
 	e := lib0.NewEncoder(0)
 	e.WriteVarUint(v)
