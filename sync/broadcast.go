@@ -18,11 +18,16 @@ import (
 //
 // The connection whose update opened an empty outbox becomes its flusher:
 // it yields once (so that connections with updates already read can add
-// theirs); if the room broadcast less than BroadcastWindow ago, a timer
-// sends the batch when the window ends (the connection goes on reading),
-// else the connection sends it itself. The sender holds the room's sendMu,
-// takes the outbox under mu and sends outside mu, so that applying never
-// waits for the sends. Takes
+// theirs); if the room is busy (it broadcast less than its window ago), a
+// timer sends the batch when the window ends (the connection goes on
+// reading), else the connection sends it itself. The window adapts: it
+// starts at BroadcastWindow, doubles with every batch that had to wait, up
+// to MaxBroadcastWindow, and falls back to BroadcastWindow once a whole
+// window passes without a broadcast. So a quiet room sends each update at
+// once, and a hot one sends few large broadcasts: the cost of a broadcast
+// (a write per member) is spread over more updates as the load rises.
+// The sender holds the room's sendMu, takes the outbox under mu and sends
+// outside mu, so that applying never waits for the sends. Takes
 // happen under sendMu, so members receive updates in the order they were
 // applied. Update broadcasts may overtake or trail other messages (sync
 // step 2 answers, awareness); Yjs updates are idempotent and commute, so
@@ -41,6 +46,26 @@ type outbox struct {
 	flusher bool
 	// last is when the outbox was last taken.
 	last time.Time
+	// window is the present broadcast window (see delay); zero until the
+	// first batch.
+	window time.Duration
+	// timer sends a batch that waits for its window's end; created by the
+	// first such batch and reused.
+	timer *time.Timer
+}
+
+// delay returns how long a batch opened at now must wait for the room's
+// window to end (0: send at once), and adapts the window: a batch that
+// has to wait doubles it, up to longest; a room that broadcast nothing
+// for a whole window goes back to shortest.
+func (o *outbox) delay(now time.Time, shortest, longest time.Duration) time.Duration {
+	since := now.Sub(o.last)
+	if since >= o.window {
+		o.window = shortest
+		return 0
+	}
+	o.window = min(max(2*o.window, shortest), longest)
+	return o.window - since
 }
 
 // queueBroadcast adds an update applied on behalf of from to the outbox;
@@ -66,10 +91,16 @@ func (r *room) flushBroadcasts() {
 	runtime.Gosched()
 	if win := r.srv.broadcastWin; win > 0 {
 		r.mu.Lock()
-		wait := time.Until(r.out.last.Add(win))
+		wait := r.out.delay(time.Now(), win, r.srv.maxBroadcastWin)
+		if wait > 0 {
+			if r.out.timer == nil {
+				r.out.timer = time.AfterFunc(wait, r.sendBroadcast)
+			} else {
+				r.out.timer.Reset(wait)
+			}
+		}
 		r.mu.Unlock()
 		if wait > 0 {
-			time.AfterFunc(wait, r.sendBroadcast)
 			return
 		}
 	}
@@ -83,7 +114,9 @@ func (r *room) sendBroadcast() {
 
 	r.mu.Lock()
 	updates, origins := r.out.updates, r.out.origins
-	r.out = outbox{last: time.Now()}
+	r.out.updates, r.out.origins = nil, nil
+	r.out.flusher = false
+	r.out.last = time.Now()
 	failed := r.failed
 	members := r.recipients[:0]
 	for m := range r.members {

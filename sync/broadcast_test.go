@@ -94,3 +94,29 @@ func TestBroadcastWindow(t *testing.T) {
 		t.Errorf("b received %d messages for two updates in one window, want 1", got)
 	}
 }
+
+// TestBroadcastWindowAdapts: the window doubles with each batch that has
+// to wait, up to the longest, and falls back to the shortest after a
+// window without a broadcast.
+func TestBroadcastWindowAdapts(t *testing.T) {
+	const shortest, longest = time.Millisecond, 8 * time.Millisecond
+	var o outbox
+	now := time.Unix(1000, 0)
+	step := func(after time.Duration, wantDelay, wantWindow time.Duration) {
+		t.Helper()
+		now = now.Add(after)
+		d := o.delay(now, shortest, longest)
+		if d != wantDelay || o.window != wantWindow {
+			t.Fatalf("after %v: delay %v window %v, want %v and %v", after, d, o.window, wantDelay, wantWindow)
+		}
+		o.last = now.Add(d) // the batch goes out when its delay ends
+		now = o.last
+	}
+	step(0, 0, shortest) // a quiet room: at once
+	step(100*time.Microsecond, 1900*time.Microsecond, 2*time.Millisecond)
+	step(100*time.Microsecond, 3900*time.Microsecond, 4*time.Millisecond)
+	step(100*time.Microsecond, 7900*time.Microsecond, longest)
+	step(100*time.Microsecond, 7900*time.Microsecond, longest) // capped
+	step(longest, 0, shortest)                                 // a quiet window: back to at once
+	step(500*time.Microsecond, 1500*time.Microsecond, 2*time.Millisecond)
+}
