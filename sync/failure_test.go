@@ -122,7 +122,11 @@ func (h *harness) roomSV(name string) []byte {
 	r := h.roomOf(name)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.doc.EncodeStateVector()
+	sv, err := r.stateVector()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return bytes.Clone(sv)
 }
 
 func TestMessageTooBig(t *testing.T) {

@@ -25,6 +25,7 @@ const (
 	defaultBroadcastWindow = time.Millisecond
 	defaultMaxBroadcastWin = 8 * time.Millisecond
 	defaultUnloadDelay     = 30 * time.Second
+	defaultHibernateAfter  = 10 * time.Second
 
 	// clientIdleTimeout is how long y-websocket waits for any message
 	// before it closes the socket and reconnects.
@@ -100,6 +101,13 @@ type Options struct {
 	// does not pay for a reload. Zero: 30 s.
 	UnloadDelay time.Duration
 
+	// HibernateAfter is how long a document must go without a change
+	// before its room keeps it as encoded bytes only, dropping the live
+	// document until the next update (hibernate.go): an idle document
+	// then costs about its encoded size. Rooms are checked every
+	// PingInterval/2. Zero: 10 s; negative: never.
+	HibernateAfter time.Duration
+
 	// Authorizer checks every handshake before the upgrade (auth.go): a
 	// refusal is answered with its HTTP status (401, 403) and reason, and
 	// a grant that expires closes the connection with 4401. Nil: the
@@ -138,6 +146,8 @@ type Server struct {
 	pingInterval    time.Duration
 	writeTimeout    time.Duration
 	unloadDelay     time.Duration
+	hibernate       time.Duration // 0: never
+	lastRelease     time.Time     // of memory to the system, by the keep-alive loop (hibernate.go)
 	broadcastWin    time.Duration // 0: none
 	maxBroadcastWin time.Duration // the longest a busy room's window grows
 	sendQueue       int           // messages waiting per connection, at most
@@ -209,6 +219,7 @@ func NewServer(opts Options) (*Server, error) {
 		pingInterval:   ping,
 		writeTimeout:   cmpOr(opts.WriteTimeout, defaultWriteTimeout),
 		unloadDelay:    cmpOr(opts.UnloadDelay, defaultUnloadDelay),
+		hibernate:      max(cmpOr(opts.HibernateAfter, defaultHibernateAfter), 0),
 		broadcastWin:   max(cmpOr(opts.BroadcastWindow, defaultBroadcastWindow), 0),
 		authz:          opts.Authorizer,
 		sendQueue:      cmpOr(opts.SendQueue, defaultSendQueue),
@@ -327,8 +338,9 @@ func (s *Server) enter() bool {
 	return true
 }
 
-// keepaliveLoop sends idle members a keep-alive message: see
-// keepaliveMessage and room.keepalive.
+// keepaliveLoop sends idle members a keep-alive message (see
+// keepaliveMessage and room.keepalive) and lets idle documents hibernate
+// (hibernate.go).
 func (s *Server) keepaliveLoop() {
 	defer s.bg.Done()
 	t := time.NewTicker(max(s.pingInterval/2, time.Millisecond))
@@ -342,9 +354,15 @@ func (s *Server) keepaliveLoop() {
 		s.mu.Lock()
 		rooms := slices.Collect(maps.Values(s.rooms))
 		s.mu.Unlock()
+		now := time.Now()
+		var slept int
 		for _, r := range rooms {
 			r.keepalive()
+			if s.hibernate > 0 {
+				slept += r.hibernate(now.Add(-s.hibernate))
+			}
 		}
+		s.releaseMemory(now, slept)
 	}
 }
 
