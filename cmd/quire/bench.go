@@ -54,6 +54,7 @@ func runBench(ctx context.Context, m *Main, args []string) error {
 	fs.IntVar(&cfg.PID, "pid", 0, "the server's process ID, to measure its CPU time and memory")
 	fs.DurationVar(&cfg.Drain, "drain", 10*time.Second, "longest wait for deliveries after the last send (fan-out)")
 	fs.IntVar(&cfg.Dialers, "dialers", 64, "connections opened at once (fan-out, idle, seed)")
+	fs.DurationVar(&cfg.Settle, "settle", time.Second, "wait after seeding, before the server's memory is read (join-storm)")
 	jsonOut := fs.String("json", "", "also write the result as JSON to this file (- for standard output, instead of the table)")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this long")
 	fs.Usage = func() {
