@@ -33,8 +33,9 @@ import (
 // step 2 answers, awareness); Yjs updates are idempotent and commute, so
 // clients converge all the same.
 //
-// A member whose own update is in a batch is sent a merge of the others'
-// only: it never gets its own changes back.
+// An update sent on its own (a quiet room) goes to every member but its
+// sender; a batch of several goes to every member, its senders included
+// (see sendBroadcast).
 
 // outbox holds the updates applied and not yet broadcast. Guarded by the
 // room's mu.
@@ -137,7 +138,7 @@ func (r *room) sendBroadcast() {
 		}
 		return
 	}
-	all, err := r.merged(updates, origins, nil)
+	merged, err := crdt.MergeUpdates(updates...)
 	if err != nil {
 		// The room's own updates always merge; if they did not, sending
 		// them one by one is still right.
@@ -152,57 +153,12 @@ func (r *room) sendBroadcast() {
 		}
 		return
 	}
-	// Members with an update in the batch get the others' updates only,
-	// merged once per such member.
-	var own map[*conn][]byte
-	for _, o := range origins {
-		if o != nil {
-			if own == nil {
-				own = make(map[*conn][]byte)
-			}
-			own[o] = nil
-		}
-	}
+	// One message for every member, the senders of the batch included:
+	// merging the batch again without each sender's own updates cost
+	// more than the writes, and a Yjs client ignores what it already
+	// holds (y-websocket's own server echoes every update to its sender).
+	msg := encodeSync(syncUpdate, merged)
 	for _, m := range members {
-		if _, isOrigin := own[m]; !isOrigin {
-			m.send(all)
-			continue
-		}
-		msg := own[m]
-		if msg == nil {
-			if msg, err = r.merged(updates, origins, m); err != nil {
-				r.log.Error("merging updates to broadcast", "err", err)
-				continue
-			}
-			own[m] = msg
-		}
-		if len(msg) > 0 {
-			m.send(msg)
-		}
+		m.send(msg)
 	}
-}
-
-// merged returns the sync update message of updates except those of
-// except (nil: all of them), or nil if that leaves none.
-func (r *room) merged(updates [][]byte, origins []*conn, except *conn) ([]byte, error) {
-	keep := updates
-	if except != nil {
-		keep = make([][]byte, 0, len(updates))
-		for i, u := range updates {
-			if origins[i] != except {
-				keep = append(keep, u)
-			}
-		}
-	}
-	switch len(keep) {
-	case 0:
-		return nil, nil
-	case 1:
-		return encodeSync(syncUpdate, keep[0]), nil
-	}
-	u, err := crdt.MergeUpdates(keep...)
-	if err != nil {
-		return nil, err
-	}
-	return encodeSync(syncUpdate, u), nil
 }

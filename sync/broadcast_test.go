@@ -7,8 +7,8 @@ import (
 
 // TestBroadcastMergesUpdates holds a broadcast in progress (the room's
 // sendMu) while two members send updates: those queue in the outbox and go
-// out together, as one merged message per member, and no member receives
-// its own update back.
+// out together, as one merged message per member (their senders get it
+// too), and every member converges.
 func TestBroadcastMergesUpdates(t *testing.T) {
 	h := newHarness(t, Options{})
 	a, b, c := h.dial("doc"), h.dial("doc"), h.dial("doc")
@@ -50,8 +50,7 @@ func TestBroadcastMergesUpdates(t *testing.T) {
 	if got := waitConverged(t, []string{"a1", "b1", "c1"}, a, b, c); len(got) != len(want) {
 		t.Fatalf("text %q", got)
 	}
-	// a gets one merged message; b and c one each, holding the other's
-	// update only.
+	// One merged message each.
 	for cl, name := range map[*testClient]string{a: "a", b: "b", c: "c"} {
 		if got := count(cl) - before[cl]; got != 1 {
 			t.Errorf("%s received %d messages, want 1", name, got)
