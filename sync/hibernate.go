@@ -65,22 +65,33 @@ func (r *room) stateVector() ([]byte, error) {
 	return sv, nil
 }
 
-// diff returns what a client with state vector sv lacks. Called with mu
-// held.
-func (r *room) diff(sv []byte) ([]byte, error) {
-	switch {
-	case len(sv) == len(emptyStateVector) && sv[0] == emptyStateVector[0]:
-		return r.snapshot(), nil
-	case r.doc == nil:
-		return crdt.DiffUpdate(r.encoded, sv)
+// step2 returns the sync step 2 message for a client with state vector
+// sv: what it lacks. The message for an empty sv is cached with the
+// encoded state. Called with mu held.
+func (r *room) step2(sv []byte) ([]byte, error) {
+	if len(sv) == len(emptyStateVector) && sv[0] == emptyStateVector[0] {
+		if r.fullStep2 == nil {
+			r.fullStep2 = encodeSync(syncStep2, r.snapshot())
+		}
+		return r.fullStep2, nil
 	}
-	return r.doc.EncodeDiff(sv)
+	var diff []byte
+	var err error
+	if r.doc == nil {
+		diff, err = crdt.DiffUpdate(r.encoded, sv)
+	} else {
+		diff, err = r.doc.EncodeDiff(sv)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return encodeSync(syncStep2, diff), nil
 }
 
 // changed records that the document changed: the caches are stale.
 // Called with mu held.
 func (r *room) changed(now time.Time) {
-	r.encoded, r.sv = nil, nil
+	r.encoded, r.sv, r.fullStep2 = nil, nil, nil
 	r.lastChange = now
 }
 
@@ -115,6 +126,7 @@ func (r *room) hibernate(cutoff time.Time) int {
 	}
 	n := len(r.snapshot())
 	r.doc = nil
+	r.fullStep2 = nil // a copy of encoded, rebuilt by the next client holding nothing
 	return n
 }
 

@@ -47,6 +47,7 @@ type room struct {
 	// until it changes; while it hibernates, encoded is the document.
 	encoded    []byte
 	sv         []byte
+	fullStep2  []byte    // the sync step 2 message of encoded, while live
 	lastChange time.Time // of the document, for hibernating
 	members    map[*conn]struct{}
 	awareness  awarenessTable
@@ -230,11 +231,11 @@ func (r *room) answerStep1(c *conn, sv []byte) error {
 	if r.failed {
 		return nil
 	}
-	diff, err := r.diff(sv)
+	msg, err := r.step2(sv)
 	if err != nil {
 		return invalidPayload("malformed state vector", err)
 	}
-	c.send(encodeSync(syncStep2, diff))
+	c.send(msg)
 	return nil
 }
 
