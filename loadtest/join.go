@@ -105,16 +105,30 @@ func seedAll(ctx context.Context, cfg Config, f *fixtures, errs *errorCount) []*
 // room's document. With seed, the rooms are first given the document by
 // one connection each, which stays open (servers that keep documents only
 // in memory drop a room its last member leaves); the memory that took is
-// reported per room. Without, the rooms must hold it already (cold-load:
+// reported per room, and per document: less what as many rooms without a
+// document, one connection each, took. Without, the rooms must hold it already (cold-load:
 // seeded before a restart).
 func runJoin(ctx context.Context, cfg Config, f *fixtures, r *Result, seed bool) error {
 	errs := &errorCount{}
 	if seed {
+		// The baseline: as many rooms without a document, one
+		// connection each.
 		m := startMeter(cfg.PID)
+		blank := cfg
+		blank.Prefix += "blank-"
+		blanks, _ := connectSynced(ctx, cfg.Rooms, cfg.Dialers, errs, nil, func(i int) (*client, error) {
+			return dial(ctx, cfg.URL, cfg.Protocol, blank.room(i), 0, nil)
+		})
+		defer func() { closeAll(blanks) }()
+		time.Sleep(time.Second)
+		base := m.stop()
+
+		m = startMeter(cfg.PID)
 		seeders := seedAll(ctx, cfg, f, errs)
 		defer closeAll(seeders)
-		// Let a garbage-collected server settle before its memory is read.
-		time.Sleep(time.Second)
+		// Let the documents be idle, and a garbage-collected server
+		// settle, before its memory is read.
+		time.Sleep(cfg.Settle)
 		p := m.stop()
 		if errs.n > 0 {
 			errs.fill(r)
@@ -122,6 +136,7 @@ func runJoin(ctx context.Context, cfg Config, f *fixtures, r *Result, seed bool)
 		}
 		if p.Measured {
 			r.BytesPerRoom = p.ServerRSSGrew / int64(cfg.Rooms)
+			r.BytesPerDoc = (p.ServerRSSGrew - base.ServerRSSGrew) / int64(cfg.Rooms)
 		}
 	}
 	m := startMeter(cfg.PID)

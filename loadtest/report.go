@@ -33,6 +33,7 @@ func WriteTable(w io.Writer, r *Result) error {
 		row("time to sync", "%s", r.Latency)
 		if r.ServerKnown && r.BytesPerRoom != 0 {
 			row("server memory/room", "%s (document + one connection)", bytesString(r.BytesPerRoom))
+			row("server memory/doc", "%s (less a room without a document + one connection)", bytesString(r.BytesPerDoc))
 		}
 	}
 	if r.ServerKnown {

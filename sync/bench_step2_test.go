@@ -15,9 +15,9 @@ import (
 
 // BenchmarkSyncStep2 measures answering a client's sync step 1 with an
 // empty state vector (a client that has nothing: a first load) for a
-// document of about 1 MB: encode the whole state as a diff, frame it, queue
-// it, write it; timing ends when the client has read the whole message
-// over its loopback socket.
+// document of about 1 MB: encode the whole state (or take the cached
+// encoding), frame it, queue it, write it; timing ends when the client has
+// read the whole message over its loopback socket.
 func BenchmarkSyncStep2(b *testing.B) {
 	doc := crdt.NewDoc(crdt.Options{})
 	text, _ := doc.Text("text")
@@ -68,15 +68,28 @@ func BenchmarkSyncStep2(b *testing.B) {
 	r.mu.Unlock()
 
 	step1 := encodeSync(syncStep1, []byte{0})
-	b.SetBytes(int64(len(state)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		c.handleMessage(step1)
-		if n := <-got; n < len(state) {
-			b.Fatalf("step 2 of %d bytes for a state of %d", n, len(state))
-		}
+	// encode: the document changed since the last answer (the first
+	// client after an edit); cached: it did not (every other client
+	// holding nothing is answered with the same encoding, hibernate.go).
+	for _, cached := range []bool{false, true} {
+		name := map[bool]string{false: "encode", true: "cached"}[cached]
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(state)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if !cached {
+					r.mu.Lock()
+					r.changed(time.Now())
+					r.mu.Unlock()
+				}
+				c.handleMessage(step1)
+				if n := <-got; n < len(state) {
+					b.Fatalf("step 2 of %d bytes for a state of %d", n, len(state))
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(len(state)), "doc-bytes")
+		})
 	}
-	b.StopTimer()
-	b.ReportMetric(float64(len(state)), "doc-bytes")
 }

@@ -18,18 +18,24 @@ import (
 //
 // The connection whose update opened an empty outbox becomes its flusher:
 // it yields once (so that connections with updates already read can add
-// theirs); if the room broadcast less than BroadcastWindow ago, a timer
-// sends the batch when the window ends (the connection goes on reading),
-// else the connection sends it itself. The sender holds the room's sendMu,
-// takes the outbox under mu and sends outside mu, so that applying never
-// waits for the sends. Takes
+// theirs); if the room is busy (it broadcast less than its window ago), a
+// timer sends the batch when the window ends (the connection goes on
+// reading), else the connection sends it itself. The window adapts: it
+// starts at BroadcastWindow, doubles with every batch that had to wait, up
+// to MaxBroadcastWindow, and falls back to BroadcastWindow once a whole
+// window passes without a broadcast. So a quiet room sends each update at
+// once, and a hot one sends few large broadcasts: the cost of a broadcast
+// (a write per member) is spread over more updates as the load rises.
+// The sender holds the room's sendMu, takes the outbox under mu and sends
+// outside mu, so that applying never waits for the sends. Takes
 // happen under sendMu, so members receive updates in the order they were
 // applied. Update broadcasts may overtake or trail other messages (sync
 // step 2 answers, awareness); Yjs updates are idempotent and commute, so
 // clients converge all the same.
 //
-// A member whose own update is in a batch is sent a merge of the others'
-// only: it never gets its own changes back.
+// An update sent on its own (a quiet room) goes to every member but its
+// sender; a batch of several goes to every member, its senders included
+// (see sendBroadcast).
 
 // outbox holds the updates applied and not yet broadcast. Guarded by the
 // room's mu.
@@ -41,6 +47,26 @@ type outbox struct {
 	flusher bool
 	// last is when the outbox was last taken.
 	last time.Time
+	// window is the present broadcast window (see delay); zero until the
+	// first batch.
+	window time.Duration
+	// timer sends a batch that waits for its window's end; created by the
+	// first such batch and reused.
+	timer *time.Timer
+}
+
+// delay returns how long a batch opened at now must wait for the room's
+// window to end (0: send at once), and adapts the window: a batch that
+// has to wait doubles it, up to longest; a room that broadcast nothing
+// for a whole window goes back to shortest.
+func (o *outbox) delay(now time.Time, shortest, longest time.Duration) time.Duration {
+	since := now.Sub(o.last)
+	if since >= o.window {
+		o.window = shortest
+		return 0
+	}
+	o.window = min(max(2*o.window, shortest), longest)
+	return o.window - since
 }
 
 // queueBroadcast adds an update applied on behalf of from to the outbox;
@@ -66,10 +92,16 @@ func (r *room) flushBroadcasts() {
 	runtime.Gosched()
 	if win := r.srv.broadcastWin; win > 0 {
 		r.mu.Lock()
-		wait := time.Until(r.out.last.Add(win))
+		wait := r.out.delay(time.Now(), win, r.srv.maxBroadcastWin)
+		if wait > 0 {
+			if r.out.timer == nil {
+				r.out.timer = time.AfterFunc(wait, r.sendBroadcast)
+			} else {
+				r.out.timer.Reset(wait)
+			}
+		}
 		r.mu.Unlock()
 		if wait > 0 {
-			time.AfterFunc(wait, r.sendBroadcast)
 			return
 		}
 	}
@@ -83,7 +115,9 @@ func (r *room) sendBroadcast() {
 
 	r.mu.Lock()
 	updates, origins := r.out.updates, r.out.origins
-	r.out = outbox{last: time.Now()}
+	r.out.updates, r.out.origins = nil, nil
+	r.out.flusher = false
+	r.out.last = time.Now()
 	failed := r.failed
 	members := r.recipients[:0]
 	for m := range r.members {
@@ -104,7 +138,7 @@ func (r *room) sendBroadcast() {
 		}
 		return
 	}
-	all, err := r.merged(updates, origins, nil)
+	merged, err := crdt.MergeUpdates(updates...)
 	if err != nil {
 		// The room's own updates always merge; if they did not, sending
 		// them one by one is still right.
@@ -119,57 +153,12 @@ func (r *room) sendBroadcast() {
 		}
 		return
 	}
-	// Members with an update in the batch get the others' updates only,
-	// merged once per such member.
-	var own map[*conn][]byte
-	for _, o := range origins {
-		if o != nil {
-			if own == nil {
-				own = make(map[*conn][]byte)
-			}
-			own[o] = nil
-		}
-	}
+	// One message for every member, the senders of the batch included:
+	// merging the batch again without each sender's own updates cost
+	// more than the writes, and a Yjs client ignores what it already
+	// holds (y-websocket's own server echoes every update to its sender).
+	msg := encodeSync(syncUpdate, merged)
 	for _, m := range members {
-		if _, isOrigin := own[m]; !isOrigin {
-			m.send(all)
-			continue
-		}
-		msg := own[m]
-		if msg == nil {
-			if msg, err = r.merged(updates, origins, m); err != nil {
-				r.log.Error("merging updates to broadcast", "err", err)
-				continue
-			}
-			own[m] = msg
-		}
-		if len(msg) > 0 {
-			m.send(msg)
-		}
+		m.send(msg)
 	}
-}
-
-// merged returns the sync update message of updates except those of
-// except (nil: all of them), or nil if that leaves none.
-func (r *room) merged(updates [][]byte, origins []*conn, except *conn) ([]byte, error) {
-	keep := updates
-	if except != nil {
-		keep = make([][]byte, 0, len(updates))
-		for i, u := range updates {
-			if origins[i] != except {
-				keep = append(keep, u)
-			}
-		}
-	}
-	switch len(keep) {
-	case 0:
-		return nil, nil
-	case 1:
-		return encodeSync(syncUpdate, keep[0]), nil
-	}
-	u, err := crdt.MergeUpdates(keep...)
-	if err != nil {
-		return nil, err
-	}
-	return encodeSync(syncUpdate, u), nil
 }

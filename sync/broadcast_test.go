@@ -7,8 +7,8 @@ import (
 
 // TestBroadcastMergesUpdates holds a broadcast in progress (the room's
 // sendMu) while two members send updates: those queue in the outbox and go
-// out together, as one merged message per member, and no member receives
-// its own update back.
+// out together, as one merged message per member (their senders get it
+// too), and every member converges.
 func TestBroadcastMergesUpdates(t *testing.T) {
 	h := newHarness(t, Options{})
 	a, b, c := h.dial("doc"), h.dial("doc"), h.dial("doc")
@@ -50,8 +50,7 @@ func TestBroadcastMergesUpdates(t *testing.T) {
 	if got := waitConverged(t, []string{"a1", "b1", "c1"}, a, b, c); len(got) != len(want) {
 		t.Fatalf("text %q", got)
 	}
-	// a gets one merged message; b and c one each, holding the other's
-	// update only.
+	// One merged message each.
 	for cl, name := range map[*testClient]string{a: "a", b: "b", c: "c"} {
 		if got := count(cl) - before[cl]; got != 1 {
 			t.Errorf("%s received %d messages, want 1", name, got)
@@ -93,4 +92,30 @@ func TestBroadcastWindow(t *testing.T) {
 	if got != 1 {
 		t.Errorf("b received %d messages for two updates in one window, want 1", got)
 	}
+}
+
+// TestBroadcastWindowAdapts: the window doubles with each batch that has
+// to wait, up to the longest, and falls back to the shortest after a
+// window without a broadcast.
+func TestBroadcastWindowAdapts(t *testing.T) {
+	const shortest, longest = time.Millisecond, 8 * time.Millisecond
+	var o outbox
+	now := time.Unix(1000, 0)
+	step := func(after time.Duration, wantDelay, wantWindow time.Duration) {
+		t.Helper()
+		now = now.Add(after)
+		d := o.delay(now, shortest, longest)
+		if d != wantDelay || o.window != wantWindow {
+			t.Fatalf("after %v: delay %v window %v, want %v and %v", after, d, o.window, wantDelay, wantWindow)
+		}
+		o.last = now.Add(d) // the batch goes out when its delay ends
+		now = o.last
+	}
+	step(0, 0, shortest) // a quiet room: at once
+	step(100*time.Microsecond, 1900*time.Microsecond, 2*time.Millisecond)
+	step(100*time.Microsecond, 3900*time.Microsecond, 4*time.Millisecond)
+	step(100*time.Microsecond, 7900*time.Microsecond, longest)
+	step(100*time.Microsecond, 7900*time.Microsecond, longest) // capped
+	step(longest, 0, shortest)                                 // a quiet window: back to at once
+	step(500*time.Microsecond, 1500*time.Microsecond, 2*time.Millisecond)
 }

@@ -57,6 +57,8 @@ type conn struct {
 	// the room's outbox (broadcast.go).
 	flushAfter bool
 
+	out sendQueue // messages waiting for the writer (sendqueue.go)
+
 	mu      gosync.Mutex
 	done    bool             // the handler has returned: no closer may start
 	closers gosync.WaitGroup // the close goroutine, which the handler waits for
@@ -78,17 +80,6 @@ func connOf(sess *melody.Session) *conn {
 	v, _ := sess.Get(connKey)
 	c, _ := v.(*conn)
 	return c
-}
-
-// send queues msg for the client without blocking. A full queue makes
-// melody report ErrMessageBufferFull to the error handler, which
-// disconnects the member as a slow consumer: the room never waits for it.
-func (c *conn) send(msg []byte) {
-	if c.closing.Load() {
-		return
-	}
-	c.sent.Store(true)
-	_ = c.sess.WriteBinary(msg) // only fails once the session is closed
 }
 
 // close closes the connection with a close frame of code and reason, at

@@ -40,9 +40,16 @@
 // crdt.Doc, members and awareness are guarded by the room's mutex, and
 // messages are queued to members only under it, directly on each member's
 // melody session (never melody's broadcast, which scans every session of
-// every room). Queuing never blocks: a member whose send queue is full is
-// disconnected as a slow consumer. The Store is called without any room
-// lock held.
+// every room). Queuing never blocks: each connection keeps the messages
+// waiting for its writer in a queue of its own (sendqueue.go; melody's
+// channel holds one), and a member whose queue is over SendQueue messages
+// or SendQueueBytes bytes is disconnected as a slow consumer. The Store is
+// called without any room lock held.
+//
+// Updates are broadcast in batches (broadcast.go): one merged message per
+// member per batch, after a window that grows while the room is busy. A
+// document idle for HibernateAfter is kept as its encoded state only
+// (hibernate.go) until the next update rebuilds it.
 //
 // Each connection's messages are handled in order on its own goroutine
 // (melody's read loop); the first connection to a room loads the document

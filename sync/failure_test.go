@@ -122,7 +122,11 @@ func (h *harness) roomSV(name string) []byte {
 	r := h.roomOf(name)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.doc.EncodeStateVector()
+	sv, err := r.stateVector()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return bytes.Clone(sv)
 }
 
 func TestMessageTooBig(t *testing.T) {
@@ -134,8 +138,20 @@ func TestMessageTooBig(t *testing.T) {
 	waitText(t, "fine", b)
 }
 
+// TestSlowConsumerIsDisconnected: a member that stops reading is closed
+// with 1013 once its send queue is over either bound, messages or bytes,
+// and the room goes on without it.
 func TestSlowConsumerIsDisconnected(t *testing.T) {
-	h := newHarness(t, Options{SendQueue: 4, WriteTimeout: 10 * time.Second})
+	for name, opts := range map[string]Options{
+		"messages": {SendQueue: 4, WriteTimeout: 10 * time.Second},
+		"bytes":    {SendQueueBytes: 600 << 10, WriteTimeout: 10 * time.Second},
+	} {
+		t.Run(name, func(t *testing.T) { testSlowConsumer(t, opts) })
+	}
+}
+
+func testSlowConsumer(t *testing.T, opts Options) {
+	h := newHarness(t, opts)
 	slow := h.dialWith("doc", clientOptions{noRead: true})
 	writer, watcher := h.dial("doc"), h.dial("doc")
 	waitFor(t, "three members", func() bool { return h.members("doc") == 3 })

@@ -143,6 +143,7 @@ func TestNewServerOptions(t *testing.T) {
 		"queue of one":       {Store: store, SendQueue: 1},
 		"negative size":      {Store: store, MaxMessageBytes: -1},
 		"negative delay":     {Store: store, UnloadDelay: -time.Second},
+		"negative bytes":     {Store: store, SendQueueBytes: -1},
 		"bad origin":         {Store: store, AllowedOrigins: []string{"https://"}},
 		"origin with path":   {Store: store, AllowedOrigins: []string{"https://a.example/x"}},
 		"bad origin pattern": {Store: store, AllowedOrigins: []string{"[a-"}},
@@ -156,8 +157,11 @@ func TestNewServerOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := s.m.Config
-	if c.MaxMessageSize != 32<<20 || c.MessageBufferSize != 512 || c.PingPeriod != 10*time.Second || c.WriteWait != 10*time.Second || s.unloadDelay != 30*time.Second {
+	if c.MaxMessageSize != 32<<20 || c.MessageBufferSize != melodySlots || c.PingPeriod != 10*time.Second || c.WriteWait != 10*time.Second || s.unloadDelay != 30*time.Second {
 		t.Errorf("defaults: %+v, unload %v", c, s.unloadDelay)
+	}
+	if s.sendQueue != 512 || s.sendQueueBytes != 16<<20 {
+		t.Errorf("send queue defaults: %d messages, %d bytes", s.sendQueue, s.sendQueueBytes)
 	}
 	if c.PongWait <= c.PingPeriod {
 		t.Errorf("PongWait %v not above PingPeriod %v", c.PongWait, c.PingPeriod)

@@ -277,7 +277,7 @@ func (r *room) checkSize(n int) error {
 	if max == 0 || r.size+r.pendingBytes+int64(n) <= max {
 		return nil
 	}
-	r.size = int64(len(r.doc.EncodeStateAsUpdate()))
+	r.size = int64(len(r.snapshot()))
 	if r.size+r.pendingBytes+int64(n) <= max {
 		return nil
 	}

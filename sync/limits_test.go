@@ -72,6 +72,9 @@ func TestConnectionsPerIP(t *testing.T) {
 func TestConnectionsPerDocument(t *testing.T) {
 	h := newHarness(t, Options{Limits: Limits{ConnectionsPerDocument: 2}})
 	a, b := h.dial("doc"), h.dial("doc")
+	// A dial returns after the upgrade, before the server's join: the
+	// third must come after both have joined.
+	waitFor(t, "two members", func() bool { return h.members("doc") == 2 })
 	c := h.dial("doc")
 	c.expectClose(closeTryAgainLater, reasonConnsPerDocument)
 	other := h.dial("other") // other documents are not affected

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -40,13 +41,19 @@ type room struct {
 	// mu guards everything below, and the document: a crdt.Doc is not safe
 	// for concurrent use, and nothing is sent to a member except under mu,
 	// so every member sees the room's messages in the order they happened.
-	mu        gosync.Mutex
-	doc       *crdt.Doc
-	members   map[*conn]struct{}
-	awareness awarenessTable
-	failed    bool
-	changes   [][]byte // updates of the ApplyUpdate in progress, to persist
-	size      int64    // upper bound of the document's encoded size (Limits.DocumentBytes)
+	mu  gosync.Mutex
+	doc *crdt.Doc // nil while hibernating (hibernate.go)
+	// encoded and sv cache the document's encoded state and state vector
+	// until it changes; while it hibernates, encoded is the document.
+	encoded    []byte
+	sv         []byte
+	fullStep2  []byte    // the sync step 2 message of encoded, while live
+	lastChange time.Time // of the document, for hibernating
+	members    map[*conn]struct{}
+	awareness  awarenessTable
+	failed     bool
+	changes    [][]byte // updates of the ApplyUpdate in progress, to persist
+	size       int64    // upper bound of the document's encoded size (Limits.DocumentBytes)
 	// pendingBytes bounds the bytes of updates held pending (waiting for
 	// content the document lacks) since it last had none: pending content
 	// is in memory but in neither the encoded state nor the store, and
@@ -114,6 +121,7 @@ func (r *room) load(ctx context.Context) {
 	// again.
 	doc.OnUpdate(r.onUpdate)
 	r.doc = doc // published to waiters by close(ready)
+	r.lastChange = time.Now()
 	r.size = int64(len(stored))
 	r.log.Debug("document loaded", "bytes", len(stored), "took", time.Since(start))
 }
@@ -145,7 +153,12 @@ func (r *room) add(c *conn) bool {
 	}
 	r.members[c] = struct{}{}
 	c.room = r
-	c.send(encodeSync(syncStep1, r.doc.EncodeStateVector()))
+	sv, err := r.stateVector()
+	if err != nil {
+		r.log.Error("sending sync step 1", "err", err)
+		return false
+	}
+	c.send(encodeSync(syncStep1, sv))
 	if states := r.awareness.present(); len(states) > 0 {
 		c.send(encodeAwarenessMessage(states))
 	}
@@ -187,9 +200,21 @@ func (r *room) apply(c *conn, update []byte) error {
 	if err := r.checkSize(len(update)); err != nil {
 		return err
 	}
+	if bytes.Equal(update, emptyUpdate) {
+		return nil // nothing to apply (hibernate.go)
+	}
+	if err := r.wake(); err != nil {
+		return err
+	}
 	defer func() { r.changes = nil }()
 	if err := r.doc.ApplyUpdate(update, c); err != nil {
 		return err
+	}
+	if len(r.changes) > 0 || r.doc.HasPending() {
+		// Something changed (pending content is not announced by
+		// onUpdate); an update that brought nothing new keeps the
+		// caches, e.g. the empty sync step 2 of every joining client.
+		r.changed(time.Now())
 	}
 	r.account(len(update))
 	r.enqueue(r.changes)
@@ -197,7 +222,8 @@ func (r *room) apply(c *conn, update []byte) error {
 }
 
 // answerStep1 sends c the sync step 2 for its state vector sv: everything
-// the client lacks. Update broadcasts, sent outside mu (broadcast.go), may
+// the client lacks (hibernate.go: from the cached encoded state for an
+// empty sv, or while the room hibernates). Update broadcasts, sent outside mu (broadcast.go), may
 // reach c before or after it; updates are idempotent, so either is right.
 func (r *room) answerStep1(c *conn, sv []byte) error {
 	r.mu.Lock()
@@ -205,11 +231,11 @@ func (r *room) answerStep1(c *conn, sv []byte) error {
 	if r.failed {
 		return nil
 	}
-	diff, err := r.doc.EncodeDiff(sv)
+	msg, err := r.step2(sv)
 	if err != nil {
 		return invalidPayload("malformed state vector", err)
 	}
-	c.send(encodeSync(syncStep2, diff))
+	c.send(msg)
 	return nil
 }
 

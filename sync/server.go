@@ -21,8 +21,11 @@ const (
 	defaultPingInterval    = 10 * time.Second
 	defaultWriteTimeout    = 10 * time.Second
 	defaultSendQueue       = 512
+	defaultSendQueueBytes  = 16 << 20
 	defaultBroadcastWindow = time.Millisecond
+	defaultMaxBroadcastWin = 8 * time.Millisecond
 	defaultUnloadDelay     = 30 * time.Second
+	defaultHibernateAfter  = 10 * time.Second
 
 	// clientIdleTimeout is how long y-websocket waits for any message
 	// before it closes the socket and reconnects.
@@ -67,11 +70,16 @@ type Options struct {
 	// connection waits for the client's close frame. Zero: 10 s.
 	WriteTimeout time.Duration
 
-	// SendQueue is how many messages may wait to be sent to one client;
-	// at least 2. Zero: 512. A member whose queue fills is disconnected with 1013
-	// ("slow consumer"); the room never waits for it. Its client reconnects
-	// and catches up with one sync step 2.
-	SendQueue int
+	// SendQueue is how many messages may wait to be sent to one client
+	// behind the one being written; at least 2. Zero: 512. SendQueueBytes
+	// bounds their bytes; zero: 16 MiB (a message alone may be larger:
+	// the queue refuses the message that comes when it is over the bound).
+	// A member whose queue is full is disconnected with 1013 ("slow
+	// consumer"); the room never waits for it. Its client reconnects and
+	// catches up with one sync step 2. An empty queue takes no memory
+	// (sendqueue.go).
+	SendQueue      int
+	SendQueueBytes int
 
 	// BroadcastWindow is the shortest time between two update broadcasts
 	// of a room: updates applied within it after a broadcast go out
@@ -80,12 +88,25 @@ type Options struct {
 	// window rather than per update. An update to a room quiet for that
 	// long goes out at once. Zero: 1 ms; negative: no window (updates are
 	// still merged when they queue behind a broadcast under way).
-	BroadcastWindow time.Duration
+	//
+	// MaxBroadcastWindow bounds how far a busy room's window grows: it
+	// doubles with every broadcast that had to wait for its window's end,
+	// and falls back to BroadcastWindow after a window without one.
+	// Zero: 8 ms (or BroadcastWindow, if longer).
+	BroadcastWindow    time.Duration
+	MaxBroadcastWindow time.Duration
 
 	// UnloadDelay is how long a room without members stays in memory after
 	// the store was flushed for it, so that a client that reconnects soon
 	// does not pay for a reload. Zero: 30 s.
 	UnloadDelay time.Duration
+
+	// HibernateAfter is how long a document must go without a change
+	// before its room keeps it as encoded bytes only, dropping the live
+	// document until the next update (hibernate.go): an idle document
+	// then costs about its encoded size. Rooms are checked every
+	// PingInterval/2. Zero: 10 s; negative: never.
+	HibernateAfter time.Duration
 
 	// Authorizer checks every handshake before the upgrade (auth.go): a
 	// refusal is answered with its HTTP status (401, 403) and reason, and
@@ -119,16 +140,21 @@ type Stats struct {
 // Server serves Yjs documents to y-websocket clients over WebSocket: one
 // room per document, kept in memory while used and persisted to a Store.
 type Server struct {
-	store        Store
-	log          *slog.Logger
-	origins      originPolicy
-	pingInterval time.Duration
-	writeTimeout time.Duration
-	unloadDelay  time.Duration
-	broadcastWin time.Duration // 0: none
-	authz        Authorizer
-	limits       Limits // resolved: 0 means no limit
-	m            *melody.Melody
+	store           Store
+	log             *slog.Logger
+	origins         originPolicy
+	pingInterval    time.Duration
+	writeTimeout    time.Duration
+	unloadDelay     time.Duration
+	hibernate       time.Duration // 0: never
+	lastRelease     time.Time     // of memory to the system, by the keep-alive loop (hibernate.go)
+	broadcastWin    time.Duration // 0: none
+	maxBroadcastWin time.Duration // the longest a busy room's window grows
+	sendQueue       int           // messages waiting per connection, at most
+	sendQueueBytes  int           // their bytes, at most
+	authz           Authorizer
+	limits          Limits // resolved: 0 means no limit
+	m               *melody.Melody
 
 	// Persistence limits (persist.go); fixed, tests lower them.
 	maxUnsavedBytes   int
@@ -170,7 +196,7 @@ func NewServer(opts Options) (*Server, error) {
 	if opts.Store == nil {
 		return nil, fmt.Errorf("%w: Store is required", ErrInvalidOptions)
 	}
-	if opts.MaxMessageBytes < 0 || opts.PingInterval < 0 || opts.WriteTimeout < 0 || opts.SendQueue < 0 || opts.UnloadDelay < 0 {
+	if opts.MaxMessageBytes < 0 || opts.PingInterval < 0 || opts.WriteTimeout < 0 || opts.SendQueue < 0 || opts.SendQueueBytes < 0 || opts.UnloadDelay < 0 {
 		return nil, fmt.Errorf("%w: negative limit", ErrInvalidOptions)
 	}
 	if opts.SendQueue == 1 {
@@ -187,15 +213,18 @@ func NewServer(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("%w: PingInterval %v must be below %v, after which y-websocket clients drop an idle connection", ErrInvalidOptions, ping, clientIdleTimeout)
 	}
 	s := &Server{
-		store:        opts.Store,
-		log:          opts.Logger,
-		origins:      origins,
-		pingInterval: ping,
-		writeTimeout: cmpOr(opts.WriteTimeout, defaultWriteTimeout),
-		unloadDelay:  cmpOr(opts.UnloadDelay, defaultUnloadDelay),
-		broadcastWin: max(cmpOr(opts.BroadcastWindow, defaultBroadcastWindow), 0),
-		authz:        opts.Authorizer,
-		limits:       opts.Limits.resolve(),
+		store:          opts.Store,
+		log:            opts.Logger,
+		origins:        origins,
+		pingInterval:   ping,
+		writeTimeout:   cmpOr(opts.WriteTimeout, defaultWriteTimeout),
+		unloadDelay:    cmpOr(opts.UnloadDelay, defaultUnloadDelay),
+		hibernate:      max(cmpOr(opts.HibernateAfter, defaultHibernateAfter), 0),
+		broadcastWin:   max(cmpOr(opts.BroadcastWindow, defaultBroadcastWindow), 0),
+		authz:          opts.Authorizer,
+		sendQueue:      cmpOr(opts.SendQueue, defaultSendQueue),
+		sendQueueBytes: cmpOr(opts.SendQueueBytes, defaultSendQueueBytes),
+		limits:         opts.Limits.resolve(),
 
 		maxUnsavedBytes:   defaultMaxUnsavedBytes,
 		maxUnsavedUpdates: defaultMaxUnsavedUpdates,
@@ -206,6 +235,7 @@ func NewServer(opts Options) (*Server, error) {
 		conns: make(map[*conn]struct{}),
 		perIP: make(map[string]int),
 	}
+	s.maxBroadcastWin = max(cmpOr(opts.MaxBroadcastWindow, defaultMaxBroadcastWin), s.broadcastWin)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -217,7 +247,7 @@ func NewServer(opts Options) (*Server, error) {
 
 	m := melody.New()
 	m.Config.MaxMessageSize = maxMessage
-	m.Config.MessageBufferSize = cmpOr(opts.SendQueue, defaultSendQueue)
+	m.Config.MessageBufferSize = melodySlots
 	m.Config.WriteWait = s.writeTimeout
 	m.Config.PingPeriod = ping
 	// A pong may queue behind a ping that waited for a slow write.
@@ -225,23 +255,21 @@ func NewServer(opts Options) (*Server, error) {
 	// ServeHTTP has checked the origin with the server's own policy.
 	m.Upgrader.CheckOrigin = func(*http.Request) bool { return true }
 	// Per-connection memory (most connections are idle most of the
-	// time): reads use the buffer net/http already holds for the
-	// connection (size 0), and write buffers come from a pool for each
-	// message rather than being held for the connection's lifetime.
+	// time): with sizes 0 and no pool, gorilla reads and writes through
+	// the 4 KB buffers net/http holds for the connection anyway (its
+	// handler, melody's reader, runs as long as the connection), instead
+	// of buffers of its own.
 	m.Upgrader.ReadBufferSize = 0
 	m.Upgrader.WriteBufferSize = 0
-	m.Upgrader.WriteBufferPool = &writeBuffers
 	m.HandleConnect(s.onConnect)
 	m.HandleDisconnect(s.onDisconnect)
 	m.HandleMessageBinary(s.onBinary)
+	m.HandleSentMessageBinary(s.onSent)
 	m.HandleMessage(s.onText)
 	m.HandleError(s.onError)
 	s.m = m
 	return s, nil
 }
-
-// writeBuffers is shared by every Server's connections.
-var writeBuffers gosync.Pool
 
 func cmpOr[T comparable](v, def T) T {
 	var zero T
@@ -310,8 +338,9 @@ func (s *Server) enter() bool {
 	return true
 }
 
-// keepaliveLoop sends idle members a keep-alive message: see
-// keepaliveMessage and room.keepalive.
+// keepaliveLoop sends idle members a keep-alive message (see
+// keepaliveMessage and room.keepalive) and lets idle documents hibernate
+// (hibernate.go).
 func (s *Server) keepaliveLoop() {
 	defer s.bg.Done()
 	t := time.NewTicker(max(s.pingInterval/2, time.Millisecond))
@@ -325,9 +354,15 @@ func (s *Server) keepaliveLoop() {
 		s.mu.Lock()
 		rooms := slices.Collect(maps.Values(s.rooms))
 		s.mu.Unlock()
+		now := time.Now()
+		var slept int
 		for _, r := range rooms {
 			r.keepalive()
+			if s.hibernate > 0 {
+				slept += r.hibernate(now.Add(-s.hibernate))
+			}
 		}
+		s.releaseMemory(now, slept)
 	}
 }
 

@@ -79,10 +79,7 @@ func (s *Server) onText(sess *melody.Session, _ []byte) {
 func (s *Server) onError(sess *melody.Session, err error) {
 	c := connOf(sess)
 	if errors.Is(err, melody.ErrMessageBufferFull) {
-		if c.close(closeTryAgainLater, reasonSlow) {
-			s.slowConsumers.Add(1)
-			c.log.Warn("disconnected a slow consumer", "queue", s.m.Config.MessageBufferSize)
-		}
+		s.dropSlowConsumer(c) // not expected: see sendqueue.go
 		return
 	}
 	c.log.Debug("connection error", "err", err)
