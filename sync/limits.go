@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/quirehq/quire/crdt"
 )
 
 // Limits bound what clients may take from a server. Every field has a
@@ -267,18 +269,33 @@ func (c *conn) checkAwarenessClients(entries []awarenessEntry) error {
 	return nil
 }
 
-// checkSize refuses an update of n bytes that could grow the document
-// beyond the limit. r.size is an upper bound of the document's encoded
-// size (the stored size at load plus every change since); only when the
-// update would cross the limit is the exact size computed. Called with
-// r.mu held.
-func (r *room) checkSize(n int) error {
+// checkSize refuses an update that could grow the document beyond the
+// limit. r.size is an upper bound of the document's encoded size (the
+// stored size at load plus every change since); only when the update's
+// length would cross the limit are the exact figures computed: the
+// document's encoded size, and what the update adds to it — its diff
+// against the document's state vector, which drops the structs the
+// document already has. So a client that re-sends known content near the
+// limit (every reconnecting client's sync step 2 does) is not refused.
+// Called with r.mu held.
+func (r *room) checkSize(update []byte) error {
 	max := r.srv.limits.DocumentBytes
-	if max == 0 || r.size+r.pendingBytes+int64(n) <= max {
+	if max == 0 || r.size+r.pendingBytes+int64(len(update)) <= max {
 		return nil
 	}
 	r.size = int64(len(r.snapshot()))
-	if r.size+r.pendingBytes+int64(n) <= max {
+	if r.size+r.pendingBytes+int64(len(update)) <= max {
+		return nil
+	}
+	sv, err := r.stateVector()
+	if err != nil {
+		return err
+	}
+	added, err := crdt.DiffUpdate(update, sv)
+	if err != nil {
+		return invalidPayload("malformed update", err)
+	}
+	if r.size+r.pendingBytes+int64(len(added)) <= max {
 		return nil
 	}
 	return limitError(closeTooBig, reasonDocumentTooLarge)

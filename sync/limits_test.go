@@ -132,6 +132,32 @@ func TestDocumentBytes(t *testing.T) {
 	waitText(t, strings.Repeat("a", 600)+"!", a, c)
 }
 
+// TestDocumentBytesCountsOnlyWhatAnUpdateAdds: near the limit, an update
+// that re-sends content the document has (every reconnecting client's
+// sync step 2 carries its whole state) adds nothing and must not be
+// refused; new content beyond the limit still is.
+func TestDocumentBytesCountsOnlyWhatAnUpdateAdds(t *testing.T) {
+	h := newHarness(t, Options{Limits: Limits{DocumentBytes: 1000}})
+	a := h.dial("doc")
+	a.insert(strings.Repeat("a", 600))
+	b := h.dial("doc")
+	waitText(t, strings.Repeat("a", 600), a, b)
+	state := h.serverState("doc")
+	if len(state) < 600 || 2*len(state) <= 1000 {
+		t.Fatalf("state of %d bytes does not test the limit", len(state))
+	}
+	for range 3 {
+		b.write(syncMessage(syncStep2, state))
+	}
+	b.insert("!") // a round trip after the three re-sends
+	waitText(t, strings.Repeat("a", 600)+"!", a, b)
+	if !b.isOpen() {
+		t.Fatal("re-sending known content was refused")
+	}
+	b.insert(strings.Repeat("b", 600))
+	b.expectClose(closeTooBig, reasonDocumentTooLarge)
+}
+
 func TestAwarenessClientsPerConnection(t *testing.T) {
 	h := newHarness(t, Options{Limits: Limits{AwarenessClients: 2}})
 	a, b := h.dial("doc"), h.dial("doc")

@@ -197,7 +197,7 @@ func (r *room) apply(c *conn, update []byte) error {
 	if r.failed {
 		return nil
 	}
-	if err := r.checkSize(len(update)); err != nil {
+	if err := r.checkSize(update); err != nil {
 		return err
 	}
 	if bytes.Equal(update, emptyUpdate) {
