@@ -272,6 +272,9 @@ func TestHelp(t *testing.T) {
 		{[]string{"update", "help"}, "inspect  decode a v1 update"},
 		{[]string{"help", "update", "inspect"}, "Usage: quire update inspect [--pretty] FILE"},
 		{[]string{"update", "inspect", "-h"}, "-pretty"},
+		{[]string{"serve", "-h"}, "-hibernate-after"},
+		{[]string{"serve", "-h"}, "QUIRE_SEND_QUEUE_BYTES"},
+		{[]string{"serve", "-h"}, "QUIRE_MAX_BROADCAST_WINDOW"},
 	} {
 		stdout, stderr, code, err := run(t, nil, tc.args...)
 		if code != 0 || stderr != "" {

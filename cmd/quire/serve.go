@@ -32,7 +32,19 @@ type serveConfig struct {
 	pingInterval    time.Duration
 	commitDelay     time.Duration
 	shutdownTimeout time.Duration
+	tuning          tuningConfig
 	security        securityConfig
+}
+
+// tuningConfig holds the sync server's performance settings; zero keeps
+// each one's default (sync.Options documents them).
+type tuningConfig struct {
+	sendQueue          int
+	sendQueueBytes     int
+	broadcastWindow    time.Duration
+	maxBroadcastWindow time.Duration
+	unloadDelay        time.Duration
+	hibernateAfter     time.Duration
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -64,6 +76,19 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	dur(&c.pingInterval, "ping-interval", "QUIRE_PING_INTERVAL", 10*time.Second, "interval of pings and keep-alive messages (must be below 30s)")
 	dur(&c.commitDelay, "commit-delay", "QUIRE_COMMIT_DELAY", 2*time.Millisecond, "longest an update waits to share a disk commit with others")
 	dur(&c.shutdownTimeout, "shutdown-timeout", "QUIRE_SHUTDOWN_TIMEOUT", 10*time.Second, "how long a graceful shutdown may take")
+	num := func(p *int, name, env string, def int, usage string) {
+		if v, ok := os.LookupEnv(env); ok {
+			fmt.Sscan(v, &def)
+		}
+		fs.IntVar(p, name, def, usage+" (env "+env+")")
+	}
+	t := &c.tuning
+	num(&t.sendQueue, "send-queue", "QUIRE_SEND_QUEUE", 512, "messages that may wait for one slow client before it is disconnected (1013)")
+	num(&t.sendQueueBytes, "send-queue-bytes", "QUIRE_SEND_QUEUE_BYTES", 16<<20, "bytes that may wait for one slow client before it is disconnected (1013)")
+	dur(&t.broadcastWindow, "broadcast-window", "QUIRE_BROADCAST_WINDOW", time.Millisecond, "shortest time between a room's update broadcasts (updates within it are merged); negative: none")
+	dur(&t.maxBroadcastWindow, "max-broadcast-window", "QUIRE_MAX_BROADCAST_WINDOW", 8*time.Millisecond, "how far a busy room's broadcast window may grow")
+	dur(&t.unloadDelay, "unload-delay", "QUIRE_UNLOAD_DELAY", 30*time.Second, "how long a document without connections stays loaded")
+	dur(&t.hibernateAfter, "hibernate-after", "QUIRE_HIBERNATE_AFTER", 10*time.Second, "idle time after which a document is kept as encoded bytes only; negative: never")
 	c.security.register(fs)
 }
 
@@ -142,13 +167,19 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 		}
 	}
 	srv, err := sync.NewServer(sync.Options{
-		Store:           store,
-		Logger:          log.With("component", "sync"),
-		AllowedOrigins:  origins,
-		MaxMessageBytes: cfg.maxMessageBytes,
-		PingInterval:    cfg.pingInterval,
-		Authorizer:      authz,
-		Limits:          cfg.security.limits,
+		Store:              store,
+		Logger:             log.With("component", "sync"),
+		AllowedOrigins:     origins,
+		MaxMessageBytes:    cfg.maxMessageBytes,
+		PingInterval:       cfg.pingInterval,
+		SendQueue:          cfg.tuning.sendQueue,
+		SendQueueBytes:     cfg.tuning.sendQueueBytes,
+		BroadcastWindow:    cfg.tuning.broadcastWindow,
+		MaxBroadcastWindow: cfg.tuning.maxBroadcastWindow,
+		UnloadDelay:        cfg.tuning.unloadDelay,
+		HibernateAfter:     cfg.tuning.hibernateAfter,
+		Authorizer:         authz,
+		Limits:             cfg.security.limits,
 	})
 	if err != nil {
 		closeStore()
