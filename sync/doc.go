@@ -14,8 +14,10 @@
 //   - A client's sync step 1 is answered with sync step 2: the diff
 //     against the client's state vector.
 //   - A client's sync step 2 and updates are applied to the document; the
-//     resulting change is encoded once as a sync update, sent to the other
-//     members and queued to be appended to the Store.
+//     resulting change is queued to be appended to the Store and broadcast
+//     to the other members, merged with the changes applied around it
+//     into one sync update per batch (broadcast.go; a batch of several
+//     goes to its senders too, which Yjs ignores as already known).
 //   - Awareness updates (presence: cursors, names) are merged into the
 //     room's table and forwarded; when a connection ends, the states it
 //     added are removed and the removal is broadcast. Query-awareness is
