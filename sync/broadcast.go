@@ -129,36 +129,30 @@ func (r *room) sendBroadcast() {
 		return
 	}
 
-	if len(updates) == 1 {
-		msg := encodeSync(syncUpdate, updates[0])
-		for _, m := range members {
-			if m != origins[0] {
+	if len(updates) > 1 {
+		// One message for every member, the senders of the batch included:
+		// merging the batch again without each sender's own updates cost
+		// more than the writes, and a Yjs client ignores what it already
+		// holds (y-websocket's own server echoes every update to its sender).
+		merged, err := crdt.MergeUpdates(updates...)
+		if err == nil {
+			msg := encodeSync(syncUpdate, merged)
+			for _, m := range members {
 				m.send(msg)
 			}
+			return
 		}
-		return
-	}
-	merged, err := crdt.MergeUpdates(updates...)
-	if err != nil {
 		// The room's own updates always merge; if they did not, sending
 		// them one by one is still right.
 		r.log.Error("merging updates to broadcast", "err", err)
-		for i, u := range updates {
-			msg := encodeSync(syncUpdate, u)
-			for _, m := range members {
-				if m != origins[i] {
-					m.send(msg)
-				}
+	}
+	// A lone update goes to every member but its sender.
+	for i, u := range updates {
+		msg := encodeSync(syncUpdate, u)
+		for _, m := range members {
+			if m != origins[i] {
+				m.send(msg)
 			}
 		}
-		return
-	}
-	// One message for every member, the senders of the batch included:
-	// merging the batch again without each sender's own updates cost
-	// more than the writes, and a Yjs client ignores what it already
-	// holds (y-websocket's own server echoes every update to its sender).
-	msg := encodeSync(syncUpdate, merged)
-	for _, m := range members {
-		m.send(msg)
 	}
 }
