@@ -8,7 +8,8 @@
 // in subtle ways (Yjs warns "Yjs was already imported").
 
 import * as esbuild from 'esbuild'
-import { readdir, rm } from 'node:fs/promises'
+import { readdir, readFile, rm } from 'node:fs/promises'
+import { gzipSync } from 'node:zlib'
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
 
@@ -48,6 +49,9 @@ if (yjsCopies.size !== 1) {
   process.exit(1)
 }
 
+// Sizes as served: minified, and gzipped (what a browser downloads).
 for (const [file, { bytes }] of Object.entries(result.metafile.outputs)) {
-  if (!file.endsWith('.map')) console.log(`build: ${path.relative(path.dirname(here), file)} ${(bytes / 1024).toFixed(1)} KiB`)
+  if (file.endsWith('.map')) continue
+  const gzipped = gzipSync(await readFile(path.resolve(path.dirname(here), file)), { level: 9 }).length
+  console.log(`build: ${path.relative(path.dirname(here), file)} ${(bytes / 1024).toFixed(1)} KiB, ${(gzipped / 1024).toFixed(1)} KiB gzipped`)
 }
