@@ -52,6 +52,8 @@ if (yjsCopies.size !== 1) {
 // Sizes as served: minified, and gzipped (what a browser downloads).
 for (const [file, { bytes }] of Object.entries(result.metafile.outputs)) {
   if (file.endsWith('.map')) continue
-  const gzipped = gzipSync(await readFile(path.resolve(path.dirname(here), file)), { level: 9 }).length
-  console.log(`build: ${path.relative(path.dirname(here), file)} ${(bytes / 1024).toFixed(1)} KiB, ${(gzipped / 1024).toFixed(1)} KiB gzipped`)
+  // Output paths are relative to absWorkingDir, the repository root.
+  const abs = path.resolve(path.dirname(here), file)
+  const gzipped = gzipSync(await readFile(abs), { level: 9 }).length
+  console.log(`build: ${path.relative(path.dirname(here), abs)} ${(bytes / 1024).toFixed(1)} KiB, ${(gzipped / 1024).toFixed(1)} KiB gzipped`)
 }
