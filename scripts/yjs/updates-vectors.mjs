@@ -499,7 +499,15 @@ const craftedCase = () => {
     // sorted: Yjs keeps pending deletes V2-encoded, which garbles unsorted ranges
     dsAhead: craft({ clients: [], ds: [[7, [[4, 1], [8, 2]]], [9, [[0, 3]]]] })
   }
+  // Found by FuzzDiffUpdate: an update that leaves structs pending, whose
+  // diff (cut at the state vector) integrates where the whole update
+  // waits, so applying the diff after the whole grows the document.
+  const fuzzed = Uint8Array.from(Buffer.from('03033000c40130c8303001300130313030043031300130043100c40130303003303030c8303030300177023030043030300130c430303030013008010004010430303030023030413030300188303030304330300130c43030c8303001300130303030043030300130203000', 'hex'))
+  const fuzzedSV = Uint8Array.from(Buffer.from('013030', 'hex'))
+  v.addDiff(fuzzed, fuzzedSV)
+  v.addDiff(fuzzed, svOf([]))
   const pendSVs = [svOf([]), svOf([[6, 3], [7, 4]]), svOf([[7, 6], [6, 1], [9, 1]])]
+  v.addPending(true, [Y.diffUpdate(fuzzed, svOf([])), Y.diffUpdate(fuzzed, fuzzedSV)], pendSVs)
   for (const gc of [true, false]) {
     v.addPending(gc, [P.keyShort, P.keyLong, P.keyFill], pendSVs)
     v.addPending(gc, [P.keyLong, P.keyShort, P.dsAhead, P.keyFill], pendSVs)
