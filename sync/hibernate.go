@@ -151,10 +151,3 @@ func (s *Server) releaseMemory(now time.Time, slept int) {
 	s.lastRelease = now
 	debug.FreeOSMemory()
 }
-
-// hibernating reports whether the room holds its document as bytes only.
-func (r *room) hibernating() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.doc == nil
-}

@@ -86,6 +86,11 @@ func TestNoHibernationWithPendingContent(t *testing.T) {
 	a.write(syncMessage(syncUpdate, updates[1])) // "b" without "a": pending
 	waitFor(t, "the pending update", func() bool {
 		r := h.roomOf("doc")
+		select {
+		case <-r.ready: // the load has published doc
+		default:
+			return false
+		}
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		return r.doc.HasPending()
@@ -126,4 +131,13 @@ func TestEmptyStateVectorAnswerIsCached(t *testing.T) {
 	a.insert(" two")
 	waitText(t, "one two", b, c, d)
 	waitText(t, "one two", h.dial("doc"))
+}
+
+// hibernating reports whether the room holds its document as bytes only,
+// once its load has published the document.
+func (r *room) hibernating() bool {
+	<-r.ready
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.doc == nil
 }
