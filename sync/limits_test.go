@@ -49,6 +49,14 @@ func TestMessageRateLimit(t *testing.T) {
 func TestConnectionsPerIP(t *testing.T) {
 	h := newHarness(t, Options{Limits: Limits{ConnectionsPerIP: 2, ClientIPHeader: "X-Real-IP"}})
 	a, b := h.dial("doc"), h.dial("other")
+	// A dial returns after the upgrade, before the server's join (where
+	// the address is counted): the third must come after both have joined.
+	perIP := func(ip string) int {
+		h.srv.mu.Lock()
+		defer h.srv.mu.Unlock()
+		return h.srv.perIP[ip]
+	}
+	waitFor(t, "two counted connections", func() bool { return perIP("127.0.0.1") == 2 })
 	c := h.dial("doc")
 	c.expectClose(closeTryAgainLater, reasonConnsPerIP)
 	// Another address (as a proxy reports it) is counted apart.
@@ -57,11 +65,7 @@ func TestConnectionsPerIP(t *testing.T) {
 	waitText(t, "a", a, d)
 	// A slot freed is a slot taken.
 	b.close()
-	waitFor(t, "the slot to free", func() bool {
-		h.srv.mu.Lock()
-		defer h.srv.mu.Unlock()
-		return h.srv.perIP["127.0.0.1"] == 1
-	})
+	waitFor(t, "the slot to free", func() bool { return perIP("127.0.0.1") == 1 })
 	e := h.dial("doc")
 	waitText(t, "a", e)
 	if !e.isOpen() {
@@ -90,6 +94,7 @@ func TestDocumentsInMemory(t *testing.T) {
 	a.insert("text of a")
 	waitText(t, "text of a", a)
 	b := h.dial("b")
+	waitFor(t, "b to be loaded", func() bool { return h.members("b") == 1 })
 	// Both in use: a third document is refused.
 	c := h.dial("c")
 	c.expectClose(closeTryAgainLater, reasonDocuments)
