@@ -5,7 +5,9 @@
 # QUIRE_CHROMIUM; they fail without it).
 # Environment:
 #   QUIRE_DIFF_SEEDS  number of randomized scenarios checked against Yjs (default 40)
-#   QUIRE_FUZZTIME    if set (e.g. 10s), also runs every fuzz target that long
+#   QUIRE_FUZZTIME    if set, also runs every fuzz target for that -fuzztime:
+#                     a count such as 100000x (a duration such as 10s can fail
+#                     spuriously with "context deadline exceeded", go.dev/issue/75804)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
