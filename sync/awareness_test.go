@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"log/slog"
 	"slices"
 	"testing"
 )
@@ -102,7 +103,8 @@ func TestAwareness(t *testing.T) {
 }
 
 func TestAwarenessTable(t *testing.T) {
-	c1, c2 := newConn(nil, "doc", nil), newConn(nil, "doc", nil)
+	srv := &Server{log: slog.New(slog.DiscardHandler)}
+	c1, c2 := newConn(srv, "doc", 1, ""), newConn(srv, "doc", 2, "")
 	var a awarenessTable
 	// Clock 0 is not newer than "unknown" (y-protocols ignores it too).
 	if got := a.apply([]awarenessEntry{{client: 1, clock: 0, state: `{}`}}, c1); len(got) != 0 {

@@ -27,8 +27,9 @@ const connKey = "quire.conn"
 // own. awareness is guarded by the room's mutex.
 type conn struct {
 	srv  *Server
-	name string // the document
-	log  *slog.Logger
+	name string       // the document
+	log  *slog.Logger // the server's, with the connection's attributes (logh)
+	logh connLog
 	sess *melody.Session // set by the connect handler before anyone else sees the conn
 	room *room           // set (under the room's mutex) when joined; nil if joining failed
 
@@ -59,20 +60,29 @@ type conn struct {
 
 	out sendQueue // messages waiting for the writer (sendqueue.go)
 
+	// upgraded is closed once the upgrade is done or failed, which lets
+	// the HTTP handler return (upgrade.go); nil after that. Used on the
+	// connection's own goroutine only.
+	upgraded chan struct{}
+
 	mu      gosync.Mutex
-	done    bool             // the handler has returned: no closer may start
+	done    bool             // the connection's goroutine is ending: no closer may start
 	closers gosync.WaitGroup // the close goroutine, which the handler waits for
 	ended   chan struct{}    // closed by the disconnect handler
 }
 
-func newConn(s *Server, name string, log *slog.Logger) *conn {
-	return &conn{
+// newConn returns the conn of connection number id to document name from
+// the client address remote.
+func newConn(s *Server, name string, id uint64, remote string) *conn {
+	c := &conn{
 		srv:       s,
 		name:      name,
-		log:       log,
 		awareness: make(map[uint64]struct{}),
 		ended:     make(chan struct{}),
 	}
+	c.logh = connLog{base: s.log.Handler(), doc: name, id: id, remote: remote}
+	c.log = slog.New(&c.logh)
+	return c
 }
 
 // connOf returns the conn of a session.
@@ -126,8 +136,8 @@ func (c *conn) abort() {
 	c.sess.WebsocketConnection().Close()
 }
 
-// finish waits for a close in progress; ServeHTTP calls it last so that no
-// goroutine of the connection outlives its handler.
+// finish waits for a close in progress; the connection's goroutine calls
+// it last (upgrade.go) so that no goroutine of the connection outlives it.
 func (c *conn) finish() {
 	c.mu.Lock()
 	c.done = true

@@ -140,7 +140,7 @@ func FuzzHandleMessage(f *testing.F) {
 	}
 	// A member whose sends are dropped: it is closing, so nothing is
 	// queued to a socket; the room's logic runs in full.
-	c := newConn(srv, "fuzz", srv.log)
+	c := newConn(srv, "fuzz", 0, "")
 	c.grant = openGrant
 	c.closing.Store(true)
 	r.members[c] = struct{}{}

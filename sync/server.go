@@ -178,9 +178,13 @@ type Server struct {
 	keepalive bool           // the keep-alive loop has started
 	perIP     map[string]int // open connections by client address
 
-	handlers   gosync.WaitGroup // ServeHTTP calls that passed the gate
+	handlers   gosync.WaitGroup // requests that passed the gate, until their connection ends
 	bg         gosync.WaitGroup // the keep-alive loop and pending unloads
 	persisters gosync.WaitGroup // the rooms' running persisters
+
+	// writeBuffers lends the connections a write buffer per message
+	// (upgrade.go).
+	writeBuffers gosync.Pool
 
 	nextConn      atomic.Uint64
 	slowConsumers atomic.Uint64
@@ -254,13 +258,7 @@ func NewServer(opts Options) (*Server, error) {
 	m.Config.PongWait = 2*ping + s.writeTimeout
 	// ServeHTTP has checked the origin with the server's own policy.
 	m.Upgrader.CheckOrigin = func(*http.Request) bool { return true }
-	// Per-connection memory (most connections are idle most of the
-	// time): with sizes 0 and no pool, gorilla reads and writes through
-	// the 4 KB buffers net/http holds for the connection anyway (its
-	// handler, melody's reader, runs as long as the connection), instead
-	// of buffers of its own.
-	m.Upgrader.ReadBufferSize = 0
-	m.Upgrader.WriteBufferSize = 0
+	s.configureUpgrader(m.Upgrader) // upgrade.go
 	m.HandleConnect(s.onConnect)
 	m.HandleDisconnect(s.onDisconnect)
 	m.HandleMessageBinary(s.onBinary)
@@ -282,7 +280,8 @@ func cmpOr[T comparable](v, def T) T {
 // ServeHTTP serves /ws/<docName>: it checks the name (400), the Origin
 // (403) and the token (Authorizer: 401 or 403), refuses new connections
 // during Shutdown (503), upgrades the
-// request and serves the connection until it ends. Mount it at "/ws/" with
+// request and serves the connection on a goroutine of its own, returning
+// once the upgrade is done (upgrade.go). Mount it at "/ws/" with
 // the full path left in the request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name, err := docName(r.URL)
@@ -310,16 +309,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	defer s.handlers.Done()
-
 	id := s.nextConn.Add(1)
-	c := newConn(s, name, s.log.With("doc", name, "conn", id, "remote", r.RemoteAddr))
+	c := newConn(s, name, id, r.RemoteAddr)
 	c.grant, c.ip, c.limiter = grant, s.clientIP(r), s.newLimiter()
-	if err := s.m.HandleRequestWithKeys(w, r, map[string]any{connKey: c}); err != nil {
-		// The upgrader has answered the request.
-		c.log.Debug("upgrade failed", "err", err)
-	}
-	c.finish()
+	s.serve(w, r, c) // upgrade.go
 }
 
 // enter lets a request through the shutdown gate, counted in handlers.

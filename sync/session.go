@@ -18,6 +18,8 @@ import (
 func (s *Server) onConnect(sess *melody.Session) {
 	c := connOf(sess)
 	c.sess = sess
+	c.upgradeDone() // the HTTP handler may return (upgrade.go)
+	releaseRequest(sess)
 	defer c.recoverPanic("connecting")
 	if err := s.register(c); err != nil {
 		var ce *closeError

@@ -1,0 +1,104 @@
+package sync
+
+import (
+	"fmt"
+	"net/http"
+	"runtime/debug"
+
+	"github.com/gorilla/websocket"
+	"github.com/olahol/melody"
+)
+
+// Accepting a connection, and what it holds while idle. Most connections
+// are idle most of the time, so what one holds between messages is what
+// bounds how many a server carries:
+//
+//   - Its goroutines. Melody reads a session on the goroutine that called
+//     HandleRequestWithKeys. Called from net/http's handler, that would be
+//     the connection's HTTP goroutine, whose stack grew while it parsed the
+//     request (and net/http's connection state with its buffers would stay
+//     reachable from it for the connection's life). So the session is
+//     served on a goroutine of its own and the handler returns once the
+//     upgrade is done: the connection then costs melody's two goroutines
+//     (reader and writer), both with small stacks.
+//   - Its buffers. Gorilla reuses net/http's 4 KB read and write buffers
+//     when the upgrader's sizes are zero; instead, a connection reads
+//     through a small buffer of its own (readBufferSize) and borrows a
+//     write buffer from a pool for each message only (the server's
+//     writeBuffers), so an idle connection holds no write buffer.
+//   - The handshake request, which melody keeps in the session: it is
+//     dropped once connected (onConnect), what the connection needs of it
+//     having been copied into the conn.
+
+// readBufferSize is the read buffer every connection keeps for its whole
+// life. Messages larger than it are read straight into the message
+// (bufio reads past its buffer when asked for more than it holds), so
+// large sync steps do not pay for its size; small ones arriving together
+// still share a read. It must hold a control frame's header and payload
+// (gorilla raises a smaller size to 125 bytes).
+const readBufferSize = 256
+
+// writeBufferSize is the size of the pooled write buffers: a message up
+// to it goes out in one write with its frame header; a larger one is
+// written from the message itself after the buffered start.
+const writeBufferSize = 4096
+
+// configureUpgrader sets melody's upgrader for small idle connections.
+func (s *Server) configureUpgrader(u *websocket.Upgrader) {
+	u.ReadBufferSize = readBufferSize
+	u.WriteBufferSize = writeBufferSize
+	u.WriteBufferPool = &s.writeBuffers
+}
+
+// serve upgrades r and serves the connection c on a goroutine of its own,
+// counted in s.handlers; it returns once the upgrade is done, or failed
+// and answered, so that net/http's goroutine for the request ends.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, c *conn) {
+	upgraded := make(chan struct{})
+	c.upgraded = upgraded
+	go func() {
+		defer s.handlers.Done()
+		defer c.finish()
+		defer c.recoverServe()
+		err := s.m.HandleRequestWithKeys(w, r, map[string]any{connKey: c})
+		if err != nil {
+			// The upgrader has answered the request; onConnect never ran.
+			c.log.Debug("upgrade failed", "err", err)
+			c.upgradeDone()
+		}
+	}()
+	<-upgraded
+}
+
+// upgradeDone lets the request's handler return: the connection no longer
+// needs net/http's response (hijacked, or the refusal written). It is
+// called once, on the connection's goroutine.
+func (c *conn) upgradeDone() {
+	if c.upgraded != nil {
+		close(c.upgraded)
+		c.upgraded = nil
+	}
+}
+
+// recoverServe stands in for net/http's recovery of a panicking handler,
+// which no longer covers the connection's goroutine: a panic in melody
+// (the handlers recover their own) is logged and the socket dropped, which
+// ends the writer too.
+func (c *conn) recoverServe() {
+	p := recover()
+	if p == nil {
+		return
+	}
+	c.log.Error("panic serving a connection", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	if c.sess != nil {
+		c.sess.WebsocketConnection().Close()
+	}
+	c.upgradeDone()
+}
+
+// releaseRequest drops the handshake request melody keeps in the session
+// (melody itself never reads it again). Called from onConnect, before the
+// session's writer starts.
+func releaseRequest(sess *melody.Session) {
+	sess.Request = nil
+}
