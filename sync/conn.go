@@ -17,7 +17,8 @@ import (
 	"github.com/quirehq/quire/crdt"
 )
 
-// connKey is the melody session key under which a session's *conn lives.
+// connKey is the melody session key under which a session's *conn comes
+// to onConnect, which moves it to the Server's index (Server.sessions).
 const connKey = "quire.conn"
 
 // conn is one client connection: a melody session and the room it joined.
@@ -85,9 +86,10 @@ func newConn(s *Server, name string, id uint64, remote string) *conn {
 	return c
 }
 
-// connOf returns the conn of a session.
-func connOf(sess *melody.Session) *conn {
-	v, _ := sess.Get(connKey)
+// connOf returns the conn of a session; nil once it has ended, when
+// melody's writer may still report a last write.
+func (s *Server) connOf(sess *melody.Session) *conn {
+	v, _ := s.sessions.Load(sess)
 	c, _ := v.(*conn)
 	return c
 }

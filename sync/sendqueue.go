@@ -72,7 +72,10 @@ func (c *conn) handOver(msg []byte) {
 // onSent runs on a session's writer after each message it wrote: it hands
 // over the next waiting message, if any.
 func (s *Server) onSent(sess *melody.Session, _ []byte) {
-	c := connOf(sess)
+	c := s.connOf(sess)
+	if c == nil {
+		return // the session has ended: nothing more goes out
+	}
 	q := &c.out
 	q.mu.Lock()
 	if len(q.waiting) == 0 || c.closing.Load() {

@@ -182,6 +182,11 @@ type Server struct {
 	bg         gosync.WaitGroup // the keep-alive loop and pending unloads
 	persisters gosync.WaitGroup // the rooms' running persisters
 
+	// sessions maps each connected *melody.Session to its *conn: the
+	// handlers' way from one to the other (a map per session, melody's
+	// Keys, would cost every connection a few hundred bytes).
+	sessions gosync.Map
+
 	// writeBuffers lends the connections a write buffer per message
 	// (upgrade.go).
 	writeBuffers gosync.Pool

@@ -16,10 +16,9 @@ import (
 // load: the client's first messages stay unread meanwhile, and nothing is
 // sent before the server's sync step 1.
 func (s *Server) onConnect(sess *melody.Session) {
-	c := connOf(sess)
-	c.sess = sess
+	c := adopt(sess)
+	s.sessions.Store(sess, c)
 	c.upgradeDone() // the HTTP handler may return (upgrade.go)
-	releaseRequest(sess)
 	defer c.recoverPanic("connecting")
 	if err := s.register(c); err != nil {
 		var ce *closeError
@@ -47,7 +46,8 @@ func (s *Server) onConnect(sess *melody.Session) {
 
 // onDisconnect runs once the session has ended.
 func (s *Server) onDisconnect(sess *melody.Session) {
-	c := connOf(sess)
+	c := s.connOf(sess)
+	defer s.sessions.Delete(sess)
 	defer close(c.ended)
 	defer c.recoverPanic("disconnecting")
 	c.stopExpiry()
@@ -63,13 +63,13 @@ func (s *Server) onDisconnect(sess *melody.Session) {
 }
 
 func (s *Server) onBinary(sess *melody.Session, msg []byte) {
-	connOf(sess).handleMessage(msg)
+	s.connOf(sess).handleMessage(msg)
 }
 
 // onText refuses text frames: y-protocols messages are binary, and a text
 // frame means a client that speaks something else.
 func (s *Server) onText(sess *melody.Session, _ []byte) {
-	c := connOf(sess)
+	c := s.connOf(sess)
 	c.log.Warn("closing connection after a text frame", "code", closeUnsupported)
 	c.close(closeUnsupported, reasonTextFrame)
 }
@@ -79,7 +79,10 @@ func (s *Server) onText(sess *melody.Session, _ []byte) {
 // message, so the member must go. Read and write errors just precede the
 // end of the session.
 func (s *Server) onError(sess *melody.Session, err error) {
-	c := connOf(sess)
+	c := s.connOf(sess)
+	if c == nil {
+		return // a last write failed after the session ended
+	}
 	if errors.Is(err, melody.ErrMessageBufferFull) {
 		s.dropSlowConsumer(c) // not expected: see sendqueue.go
 		return

@@ -26,9 +26,11 @@ import (
 //     through a small buffer of its own (readBufferSize) and borrows a
 //     write buffer from a pool for each message only (the server's
 //     writeBuffers), so an idle connection holds no write buffer.
-//   - The handshake request, which melody keeps in the session: it is
-//     dropped once connected (onConnect), what the connection needs of it
-//     having been copied into the conn.
+//   - What melody keeps in the session for the application: the handshake
+//     request, and the keys map that brings the conn to onConnect. Both are
+//     dropped once connected (adopt): the conn holds what it needs of the
+//     request, and the Server's index (Server.sessions) leads from a
+//     session to its conn.
 
 // readBufferSize is the read buffer every connection keeps for its whole
 // life. Messages larger than it are read straight into the message
@@ -96,9 +98,15 @@ func (c *conn) recoverServe() {
 	c.upgradeDone()
 }
 
-// releaseRequest drops the handshake request melody keeps in the session
-// (melody itself never reads it again). Called from onConnect, before the
-// session's writer starts.
-func releaseRequest(sess *melody.Session) {
-	sess.Request = nil
+// adopt returns the conn that serve handed melody for sess, and drops
+// what melody keeps in the session that the connection no longer needs:
+// the handshake request (melody itself never reads it again) and the keys
+// map that brought the conn (Server.sessions finds it from now on).
+// Called from onConnect, before the session's writer starts and before
+// anything else can see the session.
+func adopt(sess *melody.Session) *conn {
+	c, _ := sess.Keys[connKey].(*conn)
+	c.sess = sess
+	sess.Request, sess.Keys = nil, nil
+	return c
 }
