@@ -27,12 +27,13 @@ const connKey = "quire.conn"
 // messages, disconnect), and only they use room, so it needs no lock of its
 // own. awareness is guarded by the room's mutex.
 type conn struct {
-	srv  *Server
-	name string       // the document
-	log  *slog.Logger // the server's, with the connection's attributes (logh)
-	logh connLog
-	sess *melody.Session // set by the connect handler before anyone else sees the conn
-	room *room           // set (under the room's mutex) when joined; nil if joining failed
+	srv    *Server
+	name   string          // the document
+	log    *slog.Logger    // the server's, with the connection's attributes (connlog.go)
+	id     uint64          // the connection's number, for the logs
+	remote string          // the client's address, for the logs
+	sess   *melody.Session // set by the connect handler before anyone else sees the conn
+	room   *room           // set (under the room's mutex) when joined; nil if joining failed
 
 	grant   auth.Grant    // what the Authorizer allowed
 	ip      string        // client address, for Limits.ConnectionsPerIP
@@ -69,7 +70,10 @@ type conn struct {
 	mu      gosync.Mutex
 	done    bool             // the connection's goroutine is ending: no closer may start
 	closers gosync.WaitGroup // the close goroutine, which the handler waits for
-	ended   chan struct{}    // closed by the disconnect handler
+	// ended is set by the disconnect handler; until then a close in
+	// progress drops the socket when dropTimer fires.
+	ended     bool
+	dropTimer *time.Timer
 }
 
 // newConn returns the conn of connection number id to document name from
@@ -78,11 +82,11 @@ func newConn(s *Server, name string, id uint64, remote string) *conn {
 	c := &conn{
 		srv:       s,
 		name:      name,
+		id:        id,
+		remote:    remote,
 		awareness: make(map[uint64]struct{}),
-		ended:     make(chan struct{}),
 	}
-	c.logh = connLog{base: s.log.Handler(), doc: name, id: id, remote: remote}
-	c.log = slog.New(&c.logh)
+	c.log = slog.New((*connLog)(c))
 	return c
 }
 
@@ -100,8 +104,9 @@ func (s *Server) connOf(sess *melody.Session) *conn {
 // The close frame is written directly on the socket, not queued behind
 // melody's send queue: the queue may be full (a slow consumer) and what
 // waits in it no longer matters. The peer answers with its own close frame,
-// which ends the session; a peer that does not is dropped after
-// WriteTimeout. It reports whether this call started the close.
+// which ends the session; a peer that does not is dropped WriteTimeout
+// after the frame went out. It reports whether this call started the
+// close.
 func (c *conn) close(code int, reason string) bool {
 	if !c.closing.CompareAndSwap(false, true) {
 		return false
@@ -120,15 +125,24 @@ func (c *conn) close(code int, reason string) bool {
 		if err := ws.WriteControl(websocket.CloseMessage, frame, time.Now().Add(timeout)); err != nil {
 			c.log.Debug("close frame not sent", "code", code, "err", err)
 		}
-		t := time.NewTimer(timeout)
-		defer t.Stop()
-		select {
-		case <-c.ended:
-		case <-t.C:
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if !c.ended {
+			c.dropTimer = time.AfterFunc(timeout, func() { ws.Close() })
 		}
-		ws.Close()
 	}()
 	return true
+}
+
+// sessionEnded records that the session has ended (onDisconnect): a close
+// in progress need not drop it.
+func (c *conn) sessionEnded() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ended = true
+	if c.dropTimer != nil {
+		c.dropTimer.Stop()
+	}
 }
 
 // abort drops the connection without a close handshake: the socket is

@@ -5,25 +5,21 @@ import (
 	"log/slog"
 )
 
-// connLog is the slog.Handler of a connection's logger: it adds the
-// connection's attributes (document, connection number, client address)
-// to each record it handles, where Logger.With would format them into a
-// handler of their own when the connection opens. That handler (a few
-// hundred bytes) would be held by every idle connection for the few that
-// ever log anything. conn.log wraps the conn's own connLog, so a
-// connection's logger costs one small allocation.
-type connLog struct {
-	base   slog.Handler // the server's
-	doc    string
-	id     uint64
-	remote string
-}
+// connLog is the slog.Handler of a connection's logger (conn.log): it
+// adds the connection's attributes (document, connection number, client
+// address) to each record it handles, where Logger.With would format them
+// into a handler of their own when the connection opens. That handler (a
+// few hundred bytes) would be held by every idle connection for the few
+// that ever log anything; a connLog is its conn.
+type connLog conn
 
 func (h *connLog) attrs() []slog.Attr {
-	return []slog.Attr{slog.String("doc", h.doc), slog.Uint64("conn", h.id), slog.String("remote", h.remote)}
+	return []slog.Attr{slog.String("doc", h.name), slog.Uint64("conn", h.id), slog.String("remote", h.remote)}
 }
 
-func (h *connLog) Enabled(ctx context.Context, l slog.Level) bool { return h.base.Enabled(ctx, l) }
+func (h *connLog) base() slog.Handler { return h.srv.log.Handler() }
+
+func (h *connLog) Enabled(ctx context.Context, l slog.Level) bool { return h.base().Enabled(ctx, l) }
 
 // Handle passes on a copy of r with the connection's attributes first, as
 // Logger.With would have put them.
@@ -34,15 +30,15 @@ func (h *connLog) Handle(ctx context.Context, r slog.Record) error {
 		out.AddAttrs(a)
 		return true
 	})
-	return h.base.Handle(ctx, out)
+	return h.base().Handle(ctx, out)
 }
 
 // WithAttrs and WithGroup return what Logger.With would have built: the
 // connection's attributes stay outside the group.
 func (h *connLog) WithAttrs(as []slog.Attr) slog.Handler {
-	return h.base.WithAttrs(h.attrs()).WithAttrs(as)
+	return h.base().WithAttrs(h.attrs()).WithAttrs(as)
 }
 
 func (h *connLog) WithGroup(name string) slog.Handler {
-	return h.base.WithAttrs(h.attrs()).WithGroup(name)
+	return h.base().WithAttrs(h.attrs()).WithGroup(name)
 }

@@ -48,7 +48,7 @@ func (s *Server) onConnect(sess *melody.Session) {
 func (s *Server) onDisconnect(sess *melody.Session) {
 	c := s.connOf(sess)
 	defer s.sessions.Delete(sess)
-	defer close(c.ended)
+	defer c.sessionEnded()
 	defer c.recoverPanic("disconnecting")
 	c.stopExpiry()
 	if r := c.room; r != nil {
