@@ -58,14 +58,8 @@ func BenchmarkSyncStep2(b *testing.B) {
 		}
 		ws.Close()
 	})
-	waitFor(b, "the member", func() bool { return h.members("big") == 1 })
+	c := h.soleMember("big")
 	r := h.roomOf("big")
-	var c *conn
-	r.mu.Lock()
-	for m := range r.members {
-		c = m
-	}
-	r.mu.Unlock()
 
 	step1 := encodeSync(syncStep1, []byte{0})
 	// encode: the document changed since the last answer (the first

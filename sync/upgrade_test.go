@@ -25,6 +25,20 @@ func goroutineStacks() []string {
 	}
 }
 
+// soleMember waits for document name's room to have one member and
+// returns it.
+func (h *harness) soleMember(name string) *conn {
+	h.t.Helper()
+	waitFor(h.t, "the member", func() bool { return h.members(name) == 1 })
+	r := h.roomOf(name)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for m := range r.members {
+		return m
+	}
+	return nil
+}
+
 // TestReaderDoesNotRunOnHTTPGoroutine checks that once a connection is
 // up, melody's reader runs on a goroutine of its own, not on net/http's
 // goroutine for the connection (whose stack grew while serving the
@@ -67,14 +81,7 @@ func TestIdleConnectionHoldsNoWriteBuffer(t *testing.T) {
 	h := newHarness(t, Options{})
 	cl := h.dial("doc")
 	cl.insert("some text, so that the member is sent something")
-	waitFor(t, "the member", func() bool { return h.members("doc") == 1 })
-	r := h.roomOf("doc")
-	var c *conn
-	r.mu.Lock()
-	for m := range r.members {
-		c = m
-	}
-	r.mu.Unlock()
+	c := h.soleMember("doc")
 	ws := reflect.ValueOf(c.sess.WebsocketConnection()).Elem()
 	field := func(name string) reflect.Value {
 		f := ws.FieldByName(name)
