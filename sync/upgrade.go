@@ -33,11 +33,12 @@ import (
 //     session to its conn.
 
 // readBufferSize is the read buffer every connection keeps for its whole
-// life. Messages larger than it are read straight into the message
-// (bufio reads past its buffer when asked for more than it holds), so
-// large sync steps do not pay for its size; small ones arriving together
-// still share a read. It must hold a control frame's header and payload
-// (gorilla raises a smaller size to 125 bytes).
+// life. Large messages do not pay for its size: gorilla reads a message's
+// payload into the message's own growing slice, and a bufio.Reader whose
+// buffer is empty reads a request at least its size straight into the
+// caller's slice. Small messages arriving together still share a read. It
+// must hold a control frame's payload (gorilla raises a smaller size to
+// 125 bytes).
 const readBufferSize = 256
 
 // writeBufferSize is the size of the pooled write buffers: a message up
