@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 
@@ -83,10 +84,10 @@ func (a *awarenessTable) apply(entries []awarenessEntry, from *conn) []awareness
 				// old socket died must not lose its state when that
 				// socket is finally dropped.
 				if cur.owner != nil {
-					delete(cur.owner.awareness, e.client)
+					cur.owner.awareness.remove(e.client)
 				}
 				cur.owner = from
-				from.awareness[e.client] = struct{}{}
+				from.awareness.add(e.client)
 			}
 			cur.present, cur.state = true, e.state
 		}
@@ -98,7 +99,7 @@ func (a *awarenessTable) apply(entries []awarenessEntry, from *conn) []awareness
 // drop forgets client's state (keeping its clock) and its owner's claim.
 func (a *awarenessTable) drop(client uint64, cur *awarenessClient) {
 	if cur.owner != nil {
-		delete(cur.owner.awareness, client)
+		cur.owner.awareness.remove(client)
 	}
 	cur.present, cur.state, cur.owner = false, "", nil
 }
@@ -108,7 +109,7 @@ func (a *awarenessTable) drop(client uint64, cur *awarenessClient) {
 // receiver accepts the removal whatever it holds.
 func (a *awarenessTable) removeOwned(c *conn) []awarenessEntry {
 	var removed []awarenessEntry
-	for client := range c.awareness {
+	for client := range c.awareness.all() {
 		cur := a.clients[client]
 		if cur == nil || !cur.present || cur.owner != c {
 			continue
@@ -119,7 +120,7 @@ func (a *awarenessTable) removeOwned(c *conn) []awarenessEntry {
 		}
 		removed = append(removed, awarenessEntry{client: client, clock: cur.clock, state: nullState})
 	}
-	clear(c.awareness)
+	c.awareness = clientSet{}
 	return sortEntries(removed)
 }
 
@@ -191,4 +192,66 @@ func encodeAwarenessUpdate(entries []awarenessEntry) []byte {
 		enc.WriteVarString(e.state)
 	}
 	return enc.Bytes()
+}
+
+// clientSet is the set of awareness client IDs a connection owns states
+// of. A y-websocket connection owns one, its own client's; that one is
+// kept inline, and a map is made only for more (a connection per set
+// would otherwise cost a map's header and group, over a hundred bytes,
+// for one ID). Guarded by the room's mutex, as conn.awareness.
+type clientSet struct {
+	first    uint64
+	hasFirst bool
+	more     map[uint64]struct{}
+}
+
+func (s *clientSet) has(id uint64) bool {
+	if s.hasFirst && s.first == id {
+		return true
+	}
+	_, ok := s.more[id]
+	return ok
+}
+
+func (s *clientSet) add(id uint64) {
+	switch {
+	case s.has(id):
+	case !s.hasFirst:
+		s.first, s.hasFirst = id, true
+	default:
+		if s.more == nil {
+			s.more = make(map[uint64]struct{})
+		}
+		s.more[id] = struct{}{}
+	}
+}
+
+func (s *clientSet) remove(id uint64) {
+	if s.hasFirst && s.first == id {
+		s.hasFirst = false
+		return
+	}
+	delete(s.more, id)
+}
+
+func (s *clientSet) len() int {
+	n := len(s.more)
+	if s.hasFirst {
+		n++
+	}
+	return n
+}
+
+// all yields the IDs in no particular order.
+func (s *clientSet) all() iter.Seq[uint64] {
+	return func(yield func(uint64) bool) {
+		if s.hasFirst && !yield(s.first) {
+			return
+		}
+		for id := range s.more {
+			if !yield(id) {
+				return
+			}
+		}
+	}
 }

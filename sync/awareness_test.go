@@ -2,6 +2,8 @@ package sync
 
 import (
 	"log/slog"
+	"maps"
+	"math/rand/v2"
 	"slices"
 	"testing"
 )
@@ -113,7 +115,7 @@ func TestAwarenessTable(t *testing.T) {
 	a.apply([]awarenessEntry{{client: 1, clock: 1, state: `{"a":1}`}}, c1)
 	// c2 updates c1's client (the client reconnected): c2 owns it now.
 	a.apply([]awarenessEntry{{client: 1, clock: 2, state: `{"a":2}`}}, c2)
-	if _, ok := c1.awareness[1]; ok {
+	if c1.awareness.has(1) {
 		t.Error("the old connection still owns the state")
 	}
 	if got := a.removeOwned(c1); len(got) != 0 {
@@ -126,7 +128,7 @@ func TestAwarenessTable(t *testing.T) {
 	if got := a.apply([]awarenessEntry{{client: 1, clock: 2, state: nullState}}, c1); len(got) != 1 {
 		t.Errorf("equal clock removal rejected")
 	}
-	if _, ok := c2.awareness[1]; ok {
+	if c2.awareness.has(1) {
 		t.Error("removed client still owned")
 	}
 	// Re-added later by c2: now c2's.
@@ -161,6 +163,36 @@ func TestDecodeAwarenessUpdate(t *testing.T) {
 	} {
 		if _, err := decodeAwarenessUpdate(b); err == nil {
 			t.Errorf("%s: decoded", name)
+		}
+	}
+}
+
+// TestClientSet checks clientSet against a map under random operations on
+// a few IDs, so that the inline first ID is removed and re-added while
+// others are in the map.
+func TestClientSet(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	for round := range 200 {
+		var s clientSet
+		want := map[uint64]struct{}{}
+		for range 50 {
+			id := rng.Uint64N(4)
+			if rng.IntN(3) == 0 {
+				s.remove(id)
+				delete(want, id)
+			} else {
+				s.add(id)
+				want[id] = struct{}{}
+			}
+			got := slices.Sorted(s.all())
+			if exp := slices.Sorted(maps.Keys(want)); !slices.Equal(got, exp) || s.len() != len(exp) {
+				t.Fatalf("round %d: set holds %v (len %d), want %v", round, got, s.len(), exp)
+			}
+			for id := range uint64(4) {
+				if _, ok := want[id]; s.has(id) != ok {
+					t.Fatalf("round %d: has(%d) = %v", round, id, !ok)
+				}
+			}
 		}
 	}
 }

@@ -46,7 +46,7 @@ type conn struct {
 
 	// awareness holds the awareness client IDs whose states this
 	// connection set last; they are removed when it ends.
-	awareness map[uint64]struct{}
+	awareness clientSet
 
 	// sent records that something was queued since the keep-alive loop
 	// last looked; idle members get keepaliveMessage.
@@ -80,11 +80,10 @@ type conn struct {
 // the client address remote.
 func newConn(s *Server, name string, id uint64, remote string) *conn {
 	c := &conn{
-		srv:       s,
-		name:      name,
-		id:        id,
-		remote:    remote,
-		awareness: make(map[uint64]struct{}),
+		srv:    s,
+		name:   name,
+		id:     id,
+		remote: remote,
 	}
 	c.log = slog.New((*connLog)(c))
 	return c

@@ -243,12 +243,12 @@ func (c *conn) checkAwarenessClients(entries []awarenessEntry) error {
 	if max == 0 {
 		return nil
 	}
-	n := len(c.awareness)
+	n := c.awareness.len()
 	for i, e := range entries {
 		if e.state == nullState {
 			continue
 		}
-		if _, ok := c.awareness[e.client]; ok {
+		if c.awareness.has(e.client) {
 			continue
 		}
 		// Count each new ID once, however often the update repeats it.
