@@ -65,9 +65,13 @@ type Item struct {
 	length      int
 	left, right *Item
 	parent      *branch
-	// cptr is the content (nil for GC and Skip structs); ckind, its
-	// content reference number, says which type it points to. Two words
-	// less than an interface field and a switch away from one.
+	// cptr is the content; ckind, its content reference number, says what
+	// it points to. Two words less than an interface field and a switch
+	// away from one. Text and deleted content, nearly every item of a
+	// document, have no record of their own: a string item's cptr is the
+	// first byte of its UTF-8 text, slen bytes long (see text), and a
+	// deleted item's length is all its content (cptr nil). GC and Skip
+	// structs have no content either.
 	cptr unsafe.Pointer
 	// rare holds what few items have (a map key, an unresolved parent),
 	// so that text items do not pay for it. It is shared between copies
@@ -78,8 +82,25 @@ type Item struct {
 	// both are in rare instead with flagWideOrigins. Use originID and
 	// rightOriginID.
 	origin, rightOrigin packedID
-	info                uint16
-	ckind               uint8
+	// slen is the byte length of a string item's text (in what would
+	// otherwise be padding).
+	slen  uint32
+	info  uint16
+	ckind uint8
+}
+
+// maxTextBytes bounds the UTF-8 bytes of one string item (slen). Updates
+// cannot name longer strings (a longer one is refused as malformed); local
+// inserts of that much text are refused with ErrUnsupportedValue, and
+// items are not merged beyond it.
+const maxTextBytes = 1<<32 - 1
+
+// text returns a string item's text.
+func (it *Item) text() string { return unsafe.String((*byte)(it.cptr), int(it.slen)) }
+
+// setText makes s a string item's text (kind and length unchanged).
+func (it *Item) setText(s string) {
+	it.cptr, it.slen = unsafe.Pointer(unsafe.StringData(s)), uint32(len(s))
 }
 
 // itemRare is the part of an Item that most items lack.
@@ -343,7 +364,7 @@ func (it *Item) integrate(txn *Transaction, offset int) {
 		it.id.Clock += uint64(offset)
 		it.left = s.itemCleanEnd(txn, ID{Client: it.id.Client, Clock: it.id.Clock - 1})
 		it.setOrigin(someID(it.left.lastID()))
-		it.setContent(it.content().splice(offset))
+		it.cutFront(offset)
 		it.length -= offset
 	}
 	if it.parent == nil {
@@ -389,7 +410,7 @@ func (it *Item) integrate(txn *Transaction, offset int) {
 		p.length += it.length
 	}
 	s.add(txn, it)
-	it.content().integrate(txn, it)
+	it.integrateContent(txn)
 	txn.addChanged(p)
 	if (p.item != nil && p.item.deleted()) || (it.hasParentSub() && it.right != nil) {
 		// The parent is gone, or a concurrent write to the same key wins.
@@ -419,12 +440,12 @@ func (it *Item) extendLeft(txn *Transaction) bool {
 	if !l.rightOriginID().equal(it.rightOriginID()) || (p.item != nil && p.item.deleted()) {
 		return false
 	}
-	if txn.doc.store.state(it.id.Client) != it.id.Clock {
+	s := txn.doc.store
+	if s.state(it.id.Client) != it.id.Clock || uint64(l.slen)+uint64(it.slen) > maxTextBytes {
 		return false
 	}
 	txn.noteBefore(it.id.Client, it.id.Clock)
-	cs := (*contentString)(it.cptr)
-	(*contentString)(l.cptr).appendString(cs.s, cs.n)
+	s.appendText(l, it.text())
 	l.length += it.length
 	p.length += it.length
 	txn.addChanged(p)
@@ -484,7 +505,7 @@ func (it *Item) integrateInOrder(txn *Transaction, s *structStore) bool {
 		p.length += it.length
 	}
 	s.add(txn, it)
-	it.content().integrate(txn, it)
+	it.integrateContent(txn)
 	txn.addChanged(p)
 	return true
 }
@@ -494,12 +515,6 @@ func (it *Item) integrateInOrder(txn *Transaction, s *structStore) bool {
 func (it *Item) detach() *Item {
 	if it.info&flagScratch == 0 {
 		return it
-	}
-	if cs, ok := it.str(); ok {
-		box := &stringItem{it: *it, cs: *cs}
-		box.it.cptr = unsafe.Pointer(&box.cs)
-		box.it.info &^= flagScratch
-		return &box.it
 	}
 	cp := new(Item)
 	*cp = *it
@@ -571,7 +586,9 @@ func (it *Item) delete(txn *Transaction) {
 	it.info |= flagDeleted
 	txn.addDelete(it.id.Client, it.id.Clock, uint64(it.length))
 	txn.addChanged(p)
-	it.content().delete(txn)
+	if it.ckind != refString && it.ckind != refDeleted {
+		it.content().delete(txn)
+	}
 }
 
 // gc drops the content of a deleted item. When its parent was collected
@@ -580,13 +597,16 @@ func (it *Item) gc(s *structStore, parentGCd bool) {
 	if it.isGC() {
 		return
 	}
-	it.content().gc(s)
+	if it.ckind != refString && it.ckind != refDeleted {
+		it.content().gc(s)
+	}
+	s.dropTail(it)
 	if parentGCd {
 		it.toGC()
 	} else if it.ckind != refDeleted {
 		// Like Yjs, the countable flag is left as it was: it only matters
 		// together with "not deleted".
-		it.setContent(s.newDeleted(it.length))
+		it.cptr, it.slen, it.ckind = nil, 0, refDeleted
 	}
 }
 
@@ -594,16 +614,20 @@ func (it *Item) gc(s *structStore, parentGCd bool) {
 // after it.
 func (it *Item) split(txn *Transaction, diff int) *Item {
 	id := it.id
-	var right *Item
+	right := new(Item)
 	var rc content
-	if cs, ok := it.str(); ok {
-		// Text (the usual split): the half and its content in one
-		// allocation.
-		box := new(stringItem)
-		cs.spliceInto(diff, &box.cs)
-		right, rc = &box.it, &box.cs
-	} else {
-		right, rc = new(Item), it.content().splice(diff)
+	var rtext string
+	switch it.ckind {
+	case refString:
+		// Text (the usual split): both halves keep their part of the
+		// bytes; the left one may no longer append in place.
+		var ltext string
+		ltext, rtext = splitString(it.text(), it.length, diff)
+		it.setText(ltext)
+		txn.doc.store.dropTail(it)
+	case refDeleted:
+	default:
+		rc = it.content().splice(diff)
 	}
 	*right = Item{
 		id:          ID{Client: id.Client, Clock: id.Clock + uint64(diff)},
@@ -616,9 +640,18 @@ func (it *Item) split(txn *Transaction, diff int) *Item {
 		info:        it.info&(flagDeleted|flagKeep|flagRightOrigin|flagParentSub|flagWideOrigins) | flagOrigin,
 	}
 	right.setOrigin(someID(ID{Client: id.Client, Clock: id.Clock + uint64(diff) - 1}))
-	right.setContent(rc)
-	if rc.countable() {
+	switch it.ckind {
+	case refString:
+		right.ckind = refString
+		right.setText(rtext)
 		right.info |= flagCountable
+	case refDeleted:
+		right.ckind = refDeleted
+	default:
+		right.setContent(rc)
+		if rc.countable() {
+			right.info |= flagCountable
+		}
 	}
 	right.length = it.length - diff
 	// The left half keeps its rightOrigin: changing it would break sync.
@@ -636,7 +669,7 @@ func (it *Item) split(txn *Transaction, diff int) *Item {
 
 // mergeWith appends right to it when both are the same run of content, and
 // reports whether it did.
-func (it *Item) mergeWith(right *Item) bool {
+func (it *Item) mergeWith(s *structStore, right *Item) bool {
 	if it.isGC() {
 		if !right.isGC() {
 			return false
@@ -656,11 +689,17 @@ func (it *Item) mergeWith(right *Item) bool {
 		return false
 	}
 	switch it.ckind {
-	case refDeleted, refJSON, refString, refAny:
+	case refDeleted:
+	case refString:
+		if uint64(it.slen)+uint64(right.slen) > maxTextBytes {
+			return false
+		}
+		s.appendText(it, right.text())
+	case refJSON, refAny:
+		if !it.content().mergeWith(right.content()) {
+			return false
+		}
 	default:
-		return false
-	}
-	if !it.content().mergeWith(right.content()) {
 		return false
 	}
 	if it.parent != nil {
@@ -718,7 +757,19 @@ func (it *Item) write(e *lib0.Encoder, offset int) {
 			e.WriteVarString(it.parentSub())
 		}
 	}
-	it.content().write(e, offset)
+	switch it.ckind {
+	case refString:
+		if offset == 0 {
+			e.WriteVarString(it.text())
+		} else {
+			_, r := splitString(it.text(), it.length, offset)
+			e.WriteVarString(r)
+		}
+	case refDeleted:
+		e.WriteVarUint(uint64(it.length - offset))
+	default:
+		it.content().write(e, offset)
+	}
 }
 
 // writeParent encodes the parent of an item that has no origins: a root
@@ -746,13 +797,15 @@ func writeParent(e *lib0.Encoder, it *Item) {
 	e.WriteVarUint(p.item.id.Clock)
 }
 
-// content returns the item's content, nil for GC and Skip structs.
+// content returns the item's content, nil for GC and Skip structs. Text
+// and deleted content come as a copy (they have no record of their own):
+// changing it changes nothing in the item.
 func (it *Item) content() content {
 	switch it.ckind {
 	case refString:
-		return (*contentString)(it.cptr)
+		return &contentString{s: it.text(), n: it.length}
 	case refDeleted:
-		return (*contentDeleted)(it.cptr)
+		return &contentDeleted{n: it.length}
 	case refFormat:
 		return (*contentFormat)(it.cptr)
 	case refType:
@@ -771,17 +824,22 @@ func (it *Item) content() content {
 	return nil
 }
 
-// setContent makes c the item's content.
+// setContent makes c the item's content (the length is the caller's).
+// Text and deleted content are taken over, not kept.
 func (it *Item) setContent(c content) {
 	var p unsafe.Pointer
+	it.slen = 0
 	switch x := c.(type) {
 	case nil:
 		it.cptr, it.ckind = nil, 0
 		return
 	case *contentString:
-		p = unsafe.Pointer(x)
+		it.setText(x.s)
+		it.ckind = refString
+		return
 	case *contentDeleted:
-		p = unsafe.Pointer(x)
+		it.cptr, it.ckind = nil, refDeleted
+		return
 	case *contentFormat:
 		p = unsafe.Pointer(x)
 	case *contentType:
@@ -802,12 +860,38 @@ func (it *Item) setContent(c content) {
 	it.cptr, it.ckind = p, c.ref()
 }
 
-// str returns the item's string content, if that is what it holds.
-func (it *Item) str() (*contentString, bool) {
+// str returns the item's text, if that is what it holds.
+func (it *Item) str() (string, bool) {
 	if it.ckind != refString {
-		return nil, false
+		return "", false
 	}
-	return (*contentString)(it.cptr), true
+	return it.text(), true
+}
+
+// cutFront drops the first offset units of the item's content (the length
+// is the caller's).
+func (it *Item) cutFront(offset int) {
+	switch it.ckind {
+	case refString:
+		_, r := splitString(it.text(), it.length, offset)
+		it.setText(r)
+	case refDeleted:
+	default:
+		it.setContent(it.content().splice(offset))
+	}
+}
+
+// integrateContent does what the content needs when the item is linked in:
+// deleted content marks the item deleted; a nested type learns its place.
+func (it *Item) integrateContent(txn *Transaction) {
+	switch it.ckind {
+	case refString:
+	case refDeleted:
+		txn.addDelete(it.id.Client, it.id.Clock, uint64(it.length))
+		it.info |= flagDeleted
+	default:
+		it.content().integrate(txn, it)
+	}
 }
 
 // format returns the item's format content, if that is what it holds.

@@ -1,5 +1,7 @@
 package crdt
 
+import "unsafe"
+
 // structList is one client's structs in clock order, kept in a gap buffer:
 // the logical sequence is a[:gap] followed by a[gap+gapLen:]. Splits and
 // merges happen near the previous edit, so moving the gap is short where a
@@ -147,20 +149,36 @@ type structStore struct {
 	// right origin is the one itemCleanStart would return.
 	lastRight  *Item
 	rightHints bool
-	// delChunk is where newDeleted carves contents from.
-	delChunk []contentDeleted
+	// tailItem is the one string item whose text may grow in place: its
+	// text is tailBuf, whose spare capacity is that item's alone. Typing
+	// appends to one item many times; the buffer doubles when full.
+	tailItem *Item
+	tailBuf  []byte
 }
 
-// newDeleted returns deleted content of length n. Collection turns many
-// items into deleted content one by one; a chunk serves dozens of them.
-func (s *structStore) newDeleted(n int) *contentDeleted {
-	if len(s.delChunk) == 0 {
-		s.delChunk = make([]contentDeleted, 64)
+// appendText appends add to the text of string item it (its length is the
+// caller's), in place when it is the tail item with room, else in a new
+// buffer of twice the size, of which it becomes the tail item. The caller
+// checks that the result stays within maxTextBytes.
+func (s *structStore) appendText(it *Item, add string) {
+	n := int(it.slen) + len(add)
+	if s.tailItem == it && len(s.tailBuf) == int(it.slen) && len(s.tailBuf) > 0 &&
+		unsafe.Pointer(&s.tailBuf[0]) == it.cptr && n <= cap(s.tailBuf) {
+		s.tailBuf = append(s.tailBuf, add...)
+	} else {
+		b := make([]byte, 0, max(2*n, 16))
+		b = append(b, it.text()...)
+		s.tailItem, s.tailBuf = it, append(b, add...)
 	}
-	c := &s.delChunk[0]
-	s.delChunk = s.delChunk[1:]
-	c.n = n
-	return c
+	it.cptr, it.slen = unsafe.Pointer(&s.tailBuf[0]), uint32(n)
+}
+
+// dropTail stops it from growing in place: its bytes are about to be
+// shared (a split) or dropped (collection).
+func (s *structStore) dropTail(it *Item) {
+	if s.tailItem == it {
+		s.tailItem, s.tailBuf = nil, nil
+	}
 }
 
 func newStructStore() *structStore {

@@ -438,7 +438,7 @@ func (d *Doc) mergeWithLefts(l *structList, pos int) int {
 	i := pos
 	for ; i > 0; i-- {
 		left := l.at(i - 1)
-		if left.deleted() != right.deleted() || left.isGC() != right.isGC() || !left.mergeWith(right) {
+		if left.deleted() != right.deleted() || left.isGC() != right.isGC() || !left.mergeWith(d.store, right) {
 			break
 		}
 		if !right.isGC() && right.hasParentSub() && right.parent.mapItems[right.parentSub()] == right {

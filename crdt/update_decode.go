@@ -18,6 +18,7 @@ var (
 	errZeroLength    = errors.New("struct of length zero")
 	errSelfReference = errors.New("item refers to its own client's future")
 	errUnknownRef    = errors.New("unknown content or type reference")
+	errTextTooLong   = errors.New("string of 4 GiB or more in one struct")
 )
 
 // decodedUpdate is a v1 update in memory: structs per client in clock order
@@ -157,7 +158,7 @@ func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, slab []I
 		if box == nil {
 			box = new(itemBox)
 		}
-		slab, ar.strs = box.it[:], box.cs[:]
+		slab = box.it[:]
 	} else {
 		// One allocation for all the client's items.
 		slab = make([]Item, numStructs)
@@ -187,17 +188,14 @@ func readStruct(d *lib0.Decoder, id ID) (*Item, error) {
 	return it, nil
 }
 
-// itemBox holds a lone decoded struct with what it usually needs.
+// itemBox holds a lone decoded struct.
 type itemBox struct {
 	it [1]Item
-	cs [1]contentString
 }
 
-// decodeArena hands out string contents and their bytes in chunks, to spare
-// an allocation or two per decoded string.
+// decodeArena hands out the bytes of decoded strings in chunks, to spare
+// an allocation per decoded string.
 type decodeArena struct {
-	strs  []contentString
-	dels  []contentDeleted
 	bytes []byte
 	// single is set when only one struct is read: no chunks then.
 	single bool
@@ -331,18 +329,16 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 		if n == 0 {
 			return errZeroLength
 		}
-		if len(ar.strs) == 0 {
-			ar.strs = make([]contentString, min(left, 128))
+		if uint64(len(s)) > maxTextBytes {
+			return errTextTooLong
 		}
-		c := &ar.strs[0]
-		ar.strs = ar.strs[1:]
-		*c = contentString{s: s, n: n}
 		// (setContent, length and countable without interface calls.)
-		it.cptr, it.ckind = unsafe.Pointer(c), refString
+		it.setText(s)
+		it.ckind = refString
 		it.length = n
 		it.info |= flagCountable
 		return nil
-	} else if info&0x1f == refDeleted && !ar.single {
+	} else if info&0x1f == refDeleted {
 		n, err := d.ReadVarUint()
 		if err != nil {
 			return err
@@ -350,26 +346,23 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 		if n > maxClock {
 			return errClockOverflow
 		}
-		if len(ar.dels) == 0 {
-			ar.dels = make([]contentDeleted, min(left, 128))
+		if n == 0 {
+			return errZeroLength
 		}
-		c := &ar.dels[0]
-		ar.dels = ar.dels[1:]
-		c.n = int(n)
-		it.setContent(c)
+		it.ckind, it.length = refDeleted, int(n)
 	} else {
 		c, err := readContent(d, info&0x1f)
 		if err != nil {
 			return err
 		}
 		it.setContent(c)
-	}
-	it.length = it.content().length()
-	if it.length == 0 {
-		return errZeroLength
-	}
-	if it.content().countable() {
-		it.info |= flagCountable
+		it.length = c.length()
+		if it.length == 0 {
+			return errZeroLength
+		}
+		if c.countable() {
+			it.info |= flagCountable
+		}
 	}
 	return nil
 }
