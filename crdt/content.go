@@ -1,7 +1,7 @@
 package crdt
 
 import (
-		"github.com/quirehq/quire/crdt/lib0"
+	"github.com/quirehq/quire/crdt/lib0"
 )
 
 // Content reference numbers: the low five bits of an encoded struct's info
