@@ -233,9 +233,10 @@ func (s *structStore) add(txn *Transaction, it *Item) {
 	l.push(it)
 }
 
-// findIndex returns the index of the struct holding clock. It starts at a
-// guess from the clock's relative position, which is exact for clients whose
-// structs have similar sizes, then bisects.
+// findIndex returns the index of the struct holding clock. It tries the
+// last struct, the structs around the previous answer (searches tend to
+// land near it: sweeps over sorted ranges) and the last few structs (a
+// load links most structs behind one of them), then bisects.
 func findIndex(l *structList, clock uint64) int {
 	right := l.len() - 1
 	if right < 0 {
@@ -249,10 +250,8 @@ func findIndex(l *structList, clock uint64) int {
 		return -1
 	}
 	// Structs are contiguous: struct i covers [clockAt(i), clockAt(i+1)).
-	// Searches tend to land near the previous one (sweeps over sorted
-	// ranges): look around the hint first, and narrow the bisection by it.
 	// The answer is the last index in [0, right) whose clock is <= clock.
-	lo, hi := 0, right
+	lo, hi := 0, right-1
 	if h := l.hint; h < right {
 		if l.clockAt(h) <= clock {
 			lo = h
@@ -278,19 +277,48 @@ func findIndex(l *structList, clock uint64) int {
 			}
 		}
 	}
+	if hi >= right-8 && l.gapLen == 0 {
+		// Near the end (no gap: a plain slice).
+		for i := min(hi, right-1); i >= max(lo, right-8); i-- {
+			if l.a[i].id.Clock <= clock {
+				l.hint = i
+				return i
+			}
+		}
+		hi = max(lo, right-8) - 1
+	}
+	// Bisect [lo, hi] within one segment of the gap buffer.
+	var seg []*Item
+	base := 0
+	switch {
+	case l.gapLen == 0:
+		seg = l.a
+	case hi < l.gap:
+		seg = l.a[:l.gap]
+	case lo >= l.gap:
+		seg, base = l.a[l.gap+l.gapLen:], l.gap
+	case l.a[l.gap+l.gapLen].id.Clock <= clock:
+		seg, base, lo = l.a[l.gap+l.gapLen:], l.gap, l.gap
+	default:
+		seg, hi = l.a[:l.gap], l.gap-1
+	}
+	lo, hi = lo-base, hi-base
+	if lo > hi || hi >= len(seg) || lo < 0 {
+		return -1
+	}
 	for lo < hi {
 		mid := int(uint(lo+hi+1) >> 1)
-		if l.clockAt(mid) <= clock {
+		if seg[mid].id.Clock <= clock {
 			lo = mid
 		} else {
 			hi = mid - 1
 		}
 	}
-	if l.clockAt(lo) > clock {
+	if seg[lo].id.Clock > clock {
 		return -1
 	}
-	l.hint = lo
-	return lo
+	l.hint = lo + base
+	return lo + base
 }
 
 // find returns the struct holding id, which must exist.
