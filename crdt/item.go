@@ -29,6 +29,9 @@ const (
 	// flagWideOrigins records that the origins did not fit in 32-bit
 	// client and clock: they are in the rare record instead.
 	flagWideOrigins uint16 = 1 << 11
+	// flagRare records that cptr points to the item's rare record, which
+	// holds the content pointer in turn (see itemRare).
+	flagRare uint16 = 1 << 12
 )
 
 // packedID is an origin in eight bytes. Yjs picks client IDs as random
@@ -71,12 +74,10 @@ type Item struct {
 	// document, have no record of their own: a string item's cptr is the
 	// first byte of its UTF-8 text, slen bytes long (see text), and a
 	// deleted item's length is all its content (cptr nil). GC and Skip
-	// structs have no content either.
+	// structs have no content either. With flagRare, cptr points to the
+	// item's rare record instead, and the record holds the content
+	// pointer: use ptr and setPtr.
 	cptr unsafe.Pointer
-	// rare holds what few items have (a map key, an unresolved parent),
-	// so that text items do not pay for it. It is shared between copies
-	// and never modified: setters replace it.
-	rare *itemRare
 	// origin (valid with flagOrigin) is the ID left of the insertion
 	// point, rightOrigin (valid with flagRightOrigin) the ID right of it;
 	// both are in rare instead with flagWideOrigins. Use originID and
@@ -96,55 +97,102 @@ type Item struct {
 const maxTextBytes = 1<<32 - 1
 
 // text returns a string item's text.
-func (it *Item) text() string { return unsafe.String((*byte)(it.cptr), int(it.slen)) }
+func (it *Item) text() string { return unsafe.String((*byte)(it.ptr()), int(it.slen)) }
 
 // setText makes s a string item's text (kind and length unchanged).
 func (it *Item) setText(s string) {
-	it.cptr, it.slen = unsafe.Pointer(unsafe.StringData(s)), uint32(len(s))
+	it.setPtr(unsafe.Pointer(unsafe.StringData(s)))
+	it.slen = uint32(len(s))
 }
 
-// itemRare is the part of an Item that most items lack.
+// itemRare is the part of an Item that most items lack: a map key, an
+// unresolved parent, origins that do not fit in 32 bits. An item that has
+// one points to it with cptr (flagRare), and the record holds the content
+// pointer, so that the other items pay nothing for it. A record is shared
+// between copies of an item and never modified: setters replace it.
 type itemRare struct {
 	parentSub string // valid with flagParentSub: the map key
-	// pref is set (hasPref) on decoded items that name their parent
-	// explicitly, until integration resolves it.
-	pref    parentRef
-	hasPref bool
-	// origin and rightOrigin are the item's origins with flagWideOrigins.
-	origin, rightOrigin ID
+	// pref is set on decoded items that name their parent explicitly,
+	// until integration resolves it.
+	pref *parentRef
+	// wide holds origin and rightOrigin with flagWideOrigins.
+	wide *[2]ID
+	cptr unsafe.Pointer // the item's content pointer
+}
+
+// rare returns the item's rare record, or nil.
+func (it *Item) rare() *itemRare {
+	if it.info&flagRare == 0 {
+		return nil
+	}
+	return (*itemRare)(it.cptr)
+}
+
+// ptr returns the content pointer (see Item.cptr).
+func (it *Item) ptr() unsafe.Pointer {
+	if it.info&flagRare != 0 {
+		return (*itemRare)(it.cptr).cptr
+	}
+	return it.cptr
+}
+
+// setPtr sets the content pointer.
+func (it *Item) setPtr(p unsafe.Pointer) {
+	if it.info&flagRare != 0 {
+		r := *(*itemRare)(it.cptr)
+		r.cptr = p
+		it.cptr = unsafe.Pointer(&r)
+		return
+	}
+	it.cptr = p
+}
+
+// putRare makes r (nil: none) the item's rare record, moving the content
+// pointer into it.
+func (it *Item) putRare(r *itemRare) {
+	p := it.ptr()
+	if r == nil {
+		it.info &^= flagRare
+		it.cptr = p
+		return
+	}
+	r.cptr = p
+	it.cptr = unsafe.Pointer(r)
+	it.info |= flagRare
 }
 
 // parentSub returns the map key (valid with flagParentSub).
 func (it *Item) parentSub() string {
-	if it.rare == nil {
-		return ""
+	if r := it.rare(); r != nil {
+		return r.parentSub
 	}
-	return it.rare.parentSub
+	return ""
 }
 
 // pref returns the parent an unintegrated item names, or nil.
 func (it *Item) pref() *parentRef {
-	if it.rare == nil || !it.rare.hasPref {
-		return nil
+	if r := it.rare(); r != nil {
+		return r.pref
 	}
-	return &it.rare.pref
+	return nil
 }
 
 // setRare sets the map key and the named parent, keeping wide origins.
 func (it *Item) setRare(parentSub string, pref *parentRef) {
-	wide := it.info&flagWideOrigins != 0
-	if parentSub == "" && pref == nil && !wide {
-		it.rare = nil
+	var wide *[2]ID
+	if r := it.rare(); r != nil && it.info&flagWideOrigins != 0 {
+		wide = r.wide
+	}
+	if parentSub == "" && pref == nil && wide == nil {
+		it.putRare(nil)
 		return
 	}
-	r := &itemRare{parentSub: parentSub}
+	r := &itemRare{parentSub: parentSub, wide: wide}
 	if pref != nil {
-		r.pref, r.hasPref = *pref, true
+		p := *pref
+		r.pref = &p
 	}
-	if wide {
-		r.origin, r.rightOrigin = it.rare.origin, it.rare.rightOrigin
-	}
-	it.rare = r
+	it.putRare(r)
 }
 
 // storeOrigins sets both origins' IDs (flags unchanged): packed when both
@@ -161,19 +209,19 @@ func (it *Item) storeOrigins(o, r ID) {
 		return
 	}
 	nr := itemRare{}
-	if it.rare != nil {
-		nr = *it.rare
+	if old := it.rare(); old != nil {
+		nr = *old
 	}
-	nr.origin, nr.rightOrigin = o, r
-	it.rare = &nr
+	nr.wide = &[2]ID{o, r}
+	it.putRare(&nr)
 	it.origin, it.rightOrigin = packedID{}, packedID{}
 	it.info |= flagWideOrigins
 }
 
 // dropPref forgets the named parent, keeping the map key.
 func (it *Item) dropPref() {
-	if it.rare != nil && it.rare.hasPref {
-		it.setRare(it.rare.parentSub, nil)
+	if r := it.rare(); r != nil && r.pref != nil {
+		it.setRare(r.parentSub, nil)
 	}
 }
 
@@ -188,14 +236,14 @@ func (it *Item) hasParentSub() bool {
 
 func (it *Item) originID() optID {
 	if it.info&flagWideOrigins != 0 {
-		return optID{ID: it.rare.origin, ok: it.info&flagOrigin != 0}
+		return optID{ID: it.rare().wide[0], ok: it.info&flagOrigin != 0}
 	}
 	return optID{ID: it.origin.unpack(), ok: it.info&flagOrigin != 0}
 }
 
 func (it *Item) rightOriginID() optID {
 	if it.info&flagWideOrigins != 0 {
-		return optID{ID: it.rare.rightOrigin, ok: it.info&flagRightOrigin != 0}
+		return optID{ID: it.rare().wide[1], ok: it.info&flagRightOrigin != 0}
 	}
 	return optID{ID: it.rightOrigin.unpack(), ok: it.info&flagRightOrigin != 0}
 }
@@ -276,11 +324,10 @@ func initItem(it *Item, id ID, left *Item, origin optID, right *Item, rightOrigi
 // toGC turns the item into a GC struct in place: the range stays in the
 // store, everything else is dropped.
 func (it *Item) toGC() {
-	it.info = flagGC | flagDeleted
+	it.info = flagGC | flagDeleted // (no rare record either)
 	it.setContent(nil)
 	it.left, it.right = nil, nil
 	it.parent = nil
-	it.rare = nil
 }
 
 // resolve finds the items an unintegrated item refers to. When a referenced
@@ -431,7 +478,7 @@ func (it *Item) extendLeft(txn *Transaction) bool {
 	if it.ckind != refString || l == nil || l.ckind != refString || p == nil || l.parent != p || l.right != it.right {
 		return false
 	}
-	if (l.info|it.info)&(flagDeleted|flagParentSub|flagKeep) != 0 || it.rare != nil {
+	if (l.info|it.info)&(flagDeleted|flagParentSub|flagKeep) != 0 || it.info&flagRare != 0 {
 		return false
 	}
 	if l.id.Client != it.id.Client || l.id.Clock+uint64(l.length) != it.id.Clock || !it.originID().equal(someID(l.lastID())) {
@@ -463,7 +510,7 @@ func (it *Item) extendLeft(txn *Transaction) bool {
 // conflict to resolve when the left neighbour's right is the right origin.
 func (it *Item) integrateInOrder(txn *Transaction, s *structStore) bool {
 	const need = flagOrigin
-	if it.info&(flagOrigin|flagGC|flagSkip|flagParentSub) != need || it.rare != nil {
+	if it.info&(flagOrigin|flagGC|flagSkip|flagParentSub) != need || it.info&flagRare != 0 {
 		return false
 	}
 	// (findIndex finds nothing when the origin is not in the store yet:
@@ -606,7 +653,8 @@ func (it *Item) gc(s *structStore, parentGCd bool) {
 	} else if it.ckind != refDeleted {
 		// Like Yjs, the countable flag is left as it was: it only matters
 		// together with "not deleted".
-		it.cptr, it.slen, it.ckind = nil, 0, refDeleted
+		it.setPtr(nil)
+		it.slen, it.ckind = 0, refDeleted
 	}
 }
 
@@ -636,8 +684,11 @@ func (it *Item) split(txn *Transaction, diff int) *Item {
 		origin:      it.origin,
 		rightOrigin: it.rightOrigin,
 		parent:      it.parent,
-		rare:        it.rare, // (integrated: no pref)
 		info:        it.info&(flagDeleted|flagKeep|flagRightOrigin|flagParentSub|flagWideOrigins) | flagOrigin,
+	}
+	if r := it.rare(); r != nil {
+		cp := *r // (integrated: no pref)
+		right.putRare(&cp)
 	}
 	right.setOrigin(someID(ID{Client: id.Client, Clock: id.Clock + uint64(diff) - 1}))
 	switch it.ckind {
@@ -807,19 +858,19 @@ func (it *Item) content() content {
 	case refDeleted:
 		return &contentDeleted{n: it.length}
 	case refFormat:
-		return (*contentFormat)(it.cptr)
+		return (*contentFormat)(it.ptr())
 	case refType:
-		return (*contentType)(it.cptr)
+		return (*contentType)(it.ptr())
 	case refAny:
-		return (*contentAny)(it.cptr)
+		return (*contentAny)(it.ptr())
 	case refJSON:
-		return (*contentJSON)(it.cptr)
+		return (*contentJSON)(it.ptr())
 	case refEmbed:
-		return (*contentEmbed)(it.cptr)
+		return (*contentEmbed)(it.ptr())
 	case refBinary:
-		return (*contentBinary)(it.cptr)
+		return (*contentBinary)(it.ptr())
 	case refDoc:
-		return (*contentDoc)(it.cptr)
+		return (*contentDoc)(it.ptr())
 	}
 	return nil
 }
@@ -831,14 +882,16 @@ func (it *Item) setContent(c content) {
 	it.slen = 0
 	switch x := c.(type) {
 	case nil:
-		it.cptr, it.ckind = nil, 0
+		it.setPtr(nil)
+		it.ckind = 0
 		return
 	case *contentString:
 		it.setText(x.s)
 		it.ckind = refString
 		return
 	case *contentDeleted:
-		it.cptr, it.ckind = nil, refDeleted
+		it.setPtr(nil)
+		it.ckind = refDeleted
 		return
 	case *contentFormat:
 		p = unsafe.Pointer(x)
@@ -857,7 +910,8 @@ func (it *Item) setContent(c content) {
 	default:
 		panic(errInternal)
 	}
-	it.cptr, it.ckind = p, c.ref()
+	it.setPtr(p)
+	it.ckind = c.ref()
 }
 
 // str returns the item's text, if that is what it holds.
@@ -899,5 +953,5 @@ func (it *Item) format() (*contentFormat, bool) {
 	if it.ckind != refFormat {
 		return nil, false
 	}
-	return (*contentFormat)(it.cptr), true
+	return (*contentFormat)(it.ptr()), true
 }

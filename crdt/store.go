@@ -156,14 +156,15 @@ type structStore struct {
 func (s *structStore) appendText(it *Item, add string) {
 	n := int(it.slen) + len(add)
 	if s.tailItem == it && len(s.tailBuf) == int(it.slen) && len(s.tailBuf) > 0 &&
-		unsafe.Pointer(&s.tailBuf[0]) == it.cptr && n <= cap(s.tailBuf) {
+		unsafe.Pointer(&s.tailBuf[0]) == it.ptr() && n <= cap(s.tailBuf) {
 		s.tailBuf = append(s.tailBuf, add...)
 	} else {
 		b := make([]byte, 0, max(2*n, 16))
 		b = append(b, it.text()...)
 		s.tailItem, s.tailBuf = it, append(b, add...)
 	}
-	it.cptr, it.slen = unsafe.Pointer(&s.tailBuf[0]), uint32(n)
+	it.setPtr(unsafe.Pointer(&s.tailBuf[0]))
+	it.slen = uint32(n)
 }
 
 // dropTail stops it from growing in place: its bytes are about to be

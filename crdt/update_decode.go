@@ -307,7 +307,8 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 			}
 			it.info |= flagParentSub
 		}
-		it.setRare(key, &ref)
+		// (Set once the content is: setting that would copy the record.)
+		defer it.setRare(key, &ref)
 	}
 	if info&0x1f == refString {
 		raw, err := d.ReadVarBytes()
