@@ -258,6 +258,8 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 		return nil
 	}
 	it.id = id
+	var rareKey string
+	var rareRef *parentRef
 	if info&0x80 != 0 {
 		o, err := ar.readID(d)
 		if err != nil {
@@ -308,7 +310,7 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 			it.info |= flagParentSub
 		}
 		// (Set once the content is: setting that would copy the record.)
-		defer it.setRare(key, &ref)
+		rareKey, rareRef = key, &ref
 	}
 	if info&0x1f == refString {
 		raw, err := d.ReadVarBytes()
@@ -338,7 +340,6 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 		it.ckind = refString
 		it.length = n
 		it.info |= flagCountable
-		return nil
 	} else if info&0x1f == refDeleted {
 		n, err := d.ReadVarUint()
 		if err != nil {
@@ -364,6 +365,9 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 		if c.countable() {
 			it.info |= flagCountable
 		}
+	}
+	if rareRef != nil {
+		it.setRare(rareKey, rareRef)
 	}
 	return nil
 }
