@@ -143,6 +143,7 @@ func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, slab []I
 	if client, ar.clientRaw, err = d.ReadVarUintBytes(); err != nil {
 		return 0, nil, err
 	}
+	ar.clientWord, _ = lib0.PrefixWord(ar.clientRaw)
 	ar.client = client
 	clock, err := d.ReadVarUint()
 	if err != nil {
@@ -204,11 +205,13 @@ type decodeArena struct {
 	// is cheaper than decoding a five-byte integer.
 	client    uint64
 	clientRaw []byte
+	// clientWord is clientRaw as a word for Decoder.SkipWord.
+	clientWord uint64
 }
 
 // readID reads an ID.
 func (ar *decodeArena) readID(d *lib0.Decoder) (ID, error) {
-	if d.SkipPrefix(ar.clientRaw) {
+	if d.SkipWord(ar.clientWord, len(ar.clientRaw)) {
 		clock, err := d.ReadVarUint()
 		return ID{Client: ar.client, Clock: clock}, err
 	}
@@ -265,7 +268,12 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 		if err != nil {
 			return err
 		}
-		it.setOrigin(someID(o))
+		if p, fits := packID(o); fits { // (setOrigin on a fresh item)
+			it.origin = p
+			it.info |= flagOrigin
+		} else {
+			it.setOrigin(someID(o))
+		}
 		if o.Client == id.Client && o.Clock >= id.Clock {
 			return errSelfReference
 		}
@@ -275,7 +283,12 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 		if err != nil {
 			return err
 		}
-		it.setRightOrigin(someID(r))
+		if p, fits := packID(r); fits && it.info&flagWideOrigins == 0 {
+			it.rightOrigin = p
+			it.info |= flagRightOrigin
+		} else {
+			it.setRightOrigin(someID(r))
+		}
 		if r.Client == id.Client && r.Clock >= id.Clock {
 			return errSelfReference
 		}
