@@ -328,7 +328,6 @@ func copyContent(c content) content {
 	switch x := c.(type) {
 	case *contentString:
 		cp := *x
-		cp.capa = 0 // the spare buffer stays the original's
 		return &cp
 	case *contentDeleted:
 		cp := *x

@@ -1,8 +1,6 @@
 package crdt
 
 import (
-	"unsafe"
-
 	"github.com/quirehq/quire/crdt/lib0"
 )
 
@@ -168,14 +166,12 @@ func (c *contentFormat) write(e *lib0.Encoder, offset int) {
 }
 func (c *contentFormat) values() []any { return nil }
 
-// contentString is a run of text. n caches its length in UTF-16 units.
-// When capa > len(s), s is the start of a buffer of capa bytes whose tail
-// this content alone may fill (see mergeWith): typing appends to one run
-// without copying it each time.
+// contentString is a run of text, n units long in UTF-16. Items do not
+// keep it: an item holds its text itself (Item.text), and this value only
+// carries text into an item or out of it (Item.content).
 type contentString struct {
-	s    string
-	n    int
-	capa int
+	s string
+	n int
 }
 
 func newContentString(s string) *contentString {
@@ -201,39 +197,16 @@ func splitString(s string, n, offset int) (left, right string) {
 }
 
 func (c *contentString) splice(offset int) content {
-	right := new(contentString)
-	c.spliceInto(offset, right)
-	return right
-}
-
-// spliceInto is splice with the right part written to right.
-func (c *contentString) spliceInto(offset int, right *contentString) {
 	l, r := splitString(c.s, c.n, offset)
-	*right = contentString{s: r, n: c.n - offset}
-	// The bytes after l now belong to right: no more appending in place.
-	c.s, c.n, c.capa = l, offset, 0
+	right := &contentString{s: r, n: c.n - offset}
+	c.s, c.n = l, offset
+	return right
 }
 func (c *contentString) mergeWith(right content) bool {
 	r := right.(*contentString)
-	c.appendString(r.s, r.n)
+	c.s += r.s
+	c.n += r.n
 	return true
-}
-
-// appendString appends s, n UTF-16 units long.
-func (c *contentString) appendString(s string, units int) {
-	n := len(c.s) + len(s)
-	switch {
-	case n <= c.capa:
-		p := unsafe.StringData(c.s)
-		copy(unsafe.Slice(p, c.capa)[len(c.s):], s)
-		c.s = unsafe.String(p, n)
-	default:
-		b := make([]byte, n, max(2*n, 16))
-		copy(b, c.s)
-		copy(b[len(c.s):], s)
-		c.s, c.capa = unsafe.String(&b[0], n), cap(b)
-	}
-	c.n += units
 }
 func (c *contentString) integrate(*Transaction, *Item) {}
 func (c *contentString) delete(*Transaction)           {}

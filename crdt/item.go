@@ -29,6 +29,9 @@ const (
 	// flagWideOrigins records that the origins did not fit in 32-bit
 	// client and clock: they are in the rare record instead.
 	flagWideOrigins uint16 = 1 << 11
+	// flagRare records that cptr points to the item's rare record, which
+	// holds the content pointer in turn (see itemRare).
+	flagRare uint16 = 1 << 12
 )
 
 // packedID is an origin in eight bytes. Yjs picks client IDs as random
@@ -65,65 +68,131 @@ type Item struct {
 	length      int
 	left, right *Item
 	parent      *branch
-	// cptr is the content (nil for GC and Skip structs); ckind, its
-	// content reference number, says which type it points to. Two words
-	// less than an interface field and a switch away from one.
+	// cptr is the content; ckind, its content reference number, says what
+	// it points to. Two words less than an interface field and a switch
+	// away from one. Text and deleted content, nearly every item of a
+	// document, have no record of their own: a string item's cptr is the
+	// first byte of its UTF-8 text, slen bytes long (see text), and a
+	// deleted item's length is all its content (cptr nil). GC and Skip
+	// structs have no content either. With flagRare, cptr points to the
+	// item's rare record instead, and the record holds the content
+	// pointer: use ptr and setPtr.
 	cptr unsafe.Pointer
-	// rare holds what few items have (a map key, an unresolved parent),
-	// so that text items do not pay for it. It is shared between copies
-	// and never modified: setters replace it.
-	rare *itemRare
 	// origin (valid with flagOrigin) is the ID left of the insertion
 	// point, rightOrigin (valid with flagRightOrigin) the ID right of it;
 	// both are in rare instead with flagWideOrigins. Use originID and
 	// rightOriginID.
 	origin, rightOrigin packedID
-	info                uint16
-	ckind               uint8
+	// slen is the byte length of a string item's text (in what would
+	// otherwise be padding).
+	slen  uint32
+	info  uint16
+	ckind uint8
 }
 
-// itemRare is the part of an Item that most items lack.
+// maxTextBytes bounds the UTF-8 bytes of one string item (slen). Updates
+// cannot name longer strings (a longer one is refused as malformed); local
+// inserts of that much text are refused with ErrUnsupportedValue, and
+// items are not merged beyond it.
+const maxTextBytes = 1<<32 - 1
+
+// text returns a string item's text.
+func (it *Item) text() string { return unsafe.String((*byte)(it.ptr()), int(it.slen)) }
+
+// setText makes s a string item's text (kind and length unchanged).
+func (it *Item) setText(s string) {
+	it.setPtr(unsafe.Pointer(unsafe.StringData(s)))
+	it.slen = uint32(len(s))
+}
+
+// itemRare is the part of an Item that most items lack: a map key, an
+// unresolved parent, origins that do not fit in 32 bits. An item that has
+// one points to it with cptr (flagRare), and the record holds the content
+// pointer, so that the other items pay nothing for it. A record is shared
+// between copies of an item and never modified: setters replace it.
 type itemRare struct {
 	parentSub string // valid with flagParentSub: the map key
-	// pref is set (hasPref) on decoded items that name their parent
-	// explicitly, until integration resolves it.
-	pref    parentRef
-	hasPref bool
-	// origin and rightOrigin are the item's origins with flagWideOrigins.
-	origin, rightOrigin ID
+	// pref is set on decoded items that name their parent explicitly,
+	// until integration resolves it.
+	pref *parentRef
+	// wide holds origin and rightOrigin with flagWideOrigins.
+	wide *[2]ID
+	cptr unsafe.Pointer // the item's content pointer
+}
+
+// rare returns the item's rare record, or nil.
+func (it *Item) rare() *itemRare {
+	if it.info&flagRare == 0 {
+		return nil
+	}
+	return (*itemRare)(it.cptr)
+}
+
+// ptr returns the content pointer (see Item.cptr).
+func (it *Item) ptr() unsafe.Pointer {
+	if it.info&flagRare != 0 {
+		return (*itemRare)(it.cptr).cptr
+	}
+	return it.cptr
+}
+
+// setPtr sets the content pointer.
+func (it *Item) setPtr(p unsafe.Pointer) {
+	if it.info&flagRare != 0 {
+		r := *(*itemRare)(it.cptr)
+		r.cptr = p
+		it.cptr = unsafe.Pointer(&r)
+		return
+	}
+	it.cptr = p
+}
+
+// putRare makes r (nil: none) the item's rare record, moving the content
+// pointer into it.
+func (it *Item) putRare(r *itemRare) {
+	p := it.ptr()
+	if r == nil {
+		it.info &^= flagRare
+		it.cptr = p
+		return
+	}
+	r.cptr = p
+	it.cptr = unsafe.Pointer(r)
+	it.info |= flagRare
 }
 
 // parentSub returns the map key (valid with flagParentSub).
 func (it *Item) parentSub() string {
-	if it.rare == nil {
-		return ""
+	if r := it.rare(); r != nil {
+		return r.parentSub
 	}
-	return it.rare.parentSub
+	return ""
 }
 
 // pref returns the parent an unintegrated item names, or nil.
 func (it *Item) pref() *parentRef {
-	if it.rare == nil || !it.rare.hasPref {
-		return nil
+	if r := it.rare(); r != nil {
+		return r.pref
 	}
-	return &it.rare.pref
+	return nil
 }
 
 // setRare sets the map key and the named parent, keeping wide origins.
 func (it *Item) setRare(parentSub string, pref *parentRef) {
-	wide := it.info&flagWideOrigins != 0
-	if parentSub == "" && pref == nil && !wide {
-		it.rare = nil
+	var wide *[2]ID
+	if r := it.rare(); r != nil && it.info&flagWideOrigins != 0 {
+		wide = r.wide
+	}
+	if parentSub == "" && pref == nil && wide == nil {
+		it.putRare(nil)
 		return
 	}
-	r := &itemRare{parentSub: parentSub}
+	r := &itemRare{parentSub: parentSub, wide: wide}
 	if pref != nil {
-		r.pref, r.hasPref = *pref, true
+		p := *pref
+		r.pref = &p
 	}
-	if wide {
-		r.origin, r.rightOrigin = it.rare.origin, it.rare.rightOrigin
-	}
-	it.rare = r
+	it.putRare(r)
 }
 
 // storeOrigins sets both origins' IDs (flags unchanged): packed when both
@@ -140,19 +209,19 @@ func (it *Item) storeOrigins(o, r ID) {
 		return
 	}
 	nr := itemRare{}
-	if it.rare != nil {
-		nr = *it.rare
+	if old := it.rare(); old != nil {
+		nr = *old
 	}
-	nr.origin, nr.rightOrigin = o, r
-	it.rare = &nr
+	nr.wide = &[2]ID{o, r}
+	it.putRare(&nr)
 	it.origin, it.rightOrigin = packedID{}, packedID{}
 	it.info |= flagWideOrigins
 }
 
 // dropPref forgets the named parent, keeping the map key.
 func (it *Item) dropPref() {
-	if it.rare != nil && it.rare.hasPref {
-		it.setRare(it.rare.parentSub, nil)
+	if r := it.rare(); r != nil && r.pref != nil {
+		it.setRare(r.parentSub, nil)
 	}
 }
 
@@ -167,14 +236,14 @@ func (it *Item) hasParentSub() bool {
 
 func (it *Item) originID() optID {
 	if it.info&flagWideOrigins != 0 {
-		return optID{ID: it.rare.origin, ok: it.info&flagOrigin != 0}
+		return optID{ID: it.rare().wide[0], ok: it.info&flagOrigin != 0}
 	}
 	return optID{ID: it.origin.unpack(), ok: it.info&flagOrigin != 0}
 }
 
 func (it *Item) rightOriginID() optID {
 	if it.info&flagWideOrigins != 0 {
-		return optID{ID: it.rare.rightOrigin, ok: it.info&flagRightOrigin != 0}
+		return optID{ID: it.rare().wide[1], ok: it.info&flagRightOrigin != 0}
 	}
 	return optID{ID: it.rightOrigin.unpack(), ok: it.info&flagRightOrigin != 0}
 }
@@ -255,11 +324,10 @@ func initItem(it *Item, id ID, left *Item, origin optID, right *Item, rightOrigi
 // toGC turns the item into a GC struct in place: the range stays in the
 // store, everything else is dropped.
 func (it *Item) toGC() {
-	it.info = flagGC | flagDeleted
+	it.info = flagGC | flagDeleted // (no rare record either)
 	it.setContent(nil)
 	it.left, it.right = nil, nil
 	it.parent = nil
-	it.rare = nil
 }
 
 // resolve finds the items an unintegrated item refers to. When a referenced
@@ -343,7 +411,7 @@ func (it *Item) integrate(txn *Transaction, offset int) {
 		it.id.Clock += uint64(offset)
 		it.left = s.itemCleanEnd(txn, ID{Client: it.id.Client, Clock: it.id.Clock - 1})
 		it.setOrigin(someID(it.left.lastID()))
-		it.setContent(it.content().splice(offset))
+		it.cutFront(offset)
 		it.length -= offset
 	}
 	if it.parent == nil {
@@ -389,7 +457,7 @@ func (it *Item) integrate(txn *Transaction, offset int) {
 		p.length += it.length
 	}
 	s.add(txn, it)
-	it.content().integrate(txn, it)
+	it.integrateContent(txn)
 	txn.addChanged(p)
 	if (p.item != nil && p.item.deleted()) || (it.hasParentSub() && it.right != nil) {
 		// The parent is gone, or a concurrent write to the same key wins.
@@ -410,7 +478,7 @@ func (it *Item) extendLeft(txn *Transaction) bool {
 	if it.ckind != refString || l == nil || l.ckind != refString || p == nil || l.parent != p || l.right != it.right {
 		return false
 	}
-	if (l.info|it.info)&(flagDeleted|flagParentSub|flagKeep) != 0 || it.rare != nil {
+	if (l.info|it.info)&(flagDeleted|flagParentSub|flagKeep) != 0 || it.info&flagRare != 0 {
 		return false
 	}
 	if l.id.Client != it.id.Client || l.id.Clock+uint64(l.length) != it.id.Clock || !it.originID().equal(someID(l.lastID())) {
@@ -419,12 +487,12 @@ func (it *Item) extendLeft(txn *Transaction) bool {
 	if !l.rightOriginID().equal(it.rightOriginID()) || (p.item != nil && p.item.deleted()) {
 		return false
 	}
-	if txn.doc.store.state(it.id.Client) != it.id.Clock {
+	s := txn.doc.store
+	if s.state(it.id.Client) != it.id.Clock || uint64(l.slen)+uint64(it.slen) > maxTextBytes {
 		return false
 	}
 	txn.noteBefore(it.id.Client, it.id.Clock)
-	cs := (*contentString)(it.cptr)
-	(*contentString)(l.cptr).appendString(cs.s, cs.n)
+	s.appendText(l, it.text())
 	l.length += it.length
 	p.length += it.length
 	txn.addChanged(p)
@@ -442,7 +510,7 @@ func (it *Item) extendLeft(txn *Transaction) bool {
 // conflict to resolve when the left neighbour's right is the right origin.
 func (it *Item) integrateInOrder(txn *Transaction, s *structStore) bool {
 	const need = flagOrigin
-	if it.info&(flagOrigin|flagGC|flagSkip|flagParentSub) != need || it.rare != nil {
+	if it.info&(flagOrigin|flagGC|flagSkip|flagParentSub) != need || it.info&flagRare != 0 {
 		return false
 	}
 	// (findIndex finds nothing when the origin is not in the store yet:
@@ -484,7 +552,7 @@ func (it *Item) integrateInOrder(txn *Transaction, s *structStore) bool {
 		p.length += it.length
 	}
 	s.add(txn, it)
-	it.content().integrate(txn, it)
+	it.integrateContent(txn)
 	txn.addChanged(p)
 	return true
 }
@@ -494,12 +562,6 @@ func (it *Item) integrateInOrder(txn *Transaction, s *structStore) bool {
 func (it *Item) detach() *Item {
 	if it.info&flagScratch == 0 {
 		return it
-	}
-	if cs, ok := it.str(); ok {
-		box := &stringItem{it: *it, cs: *cs}
-		box.it.cptr = unsafe.Pointer(&box.cs)
-		box.it.info &^= flagScratch
-		return &box.it
 	}
 	cp := new(Item)
 	*cp = *it
@@ -571,7 +633,9 @@ func (it *Item) delete(txn *Transaction) {
 	it.info |= flagDeleted
 	txn.addDelete(it.id.Client, it.id.Clock, uint64(it.length))
 	txn.addChanged(p)
-	it.content().delete(txn)
+	if it.ckind != refString && it.ckind != refDeleted {
+		it.content().delete(txn)
+	}
 }
 
 // gc drops the content of a deleted item. When its parent was collected
@@ -580,13 +644,17 @@ func (it *Item) gc(s *structStore, parentGCd bool) {
 	if it.isGC() {
 		return
 	}
-	it.content().gc(s)
+	if it.ckind != refString && it.ckind != refDeleted {
+		it.content().gc(s)
+	}
+	s.dropTail(it)
 	if parentGCd {
 		it.toGC()
 	} else if it.ckind != refDeleted {
 		// Like Yjs, the countable flag is left as it was: it only matters
 		// together with "not deleted".
-		it.setContent(s.newDeleted(it.length))
+		it.setPtr(nil)
+		it.slen, it.ckind = 0, refDeleted
 	}
 }
 
@@ -594,16 +662,20 @@ func (it *Item) gc(s *structStore, parentGCd bool) {
 // after it.
 func (it *Item) split(txn *Transaction, diff int) *Item {
 	id := it.id
-	var right *Item
+	right := new(Item)
 	var rc content
-	if cs, ok := it.str(); ok {
-		// Text (the usual split): the half and its content in one
-		// allocation.
-		box := new(stringItem)
-		cs.spliceInto(diff, &box.cs)
-		right, rc = &box.it, &box.cs
-	} else {
-		right, rc = new(Item), it.content().splice(diff)
+	var rtext string
+	switch it.ckind {
+	case refString:
+		// Text (the usual split): both halves keep their part of the
+		// bytes; the left one may no longer append in place.
+		var ltext string
+		ltext, rtext = splitString(it.text(), it.length, diff)
+		it.setText(ltext)
+		txn.doc.store.dropTail(it)
+	case refDeleted:
+	default:
+		rc = it.content().splice(diff)
 	}
 	*right = Item{
 		id:          ID{Client: id.Client, Clock: id.Clock + uint64(diff)},
@@ -612,13 +684,25 @@ func (it *Item) split(txn *Transaction, diff int) *Item {
 		origin:      it.origin,
 		rightOrigin: it.rightOrigin,
 		parent:      it.parent,
-		rare:        it.rare, // (integrated: no pref)
 		info:        it.info&(flagDeleted|flagKeep|flagRightOrigin|flagParentSub|flagWideOrigins) | flagOrigin,
 	}
+	if r := it.rare(); r != nil {
+		cp := *r // (integrated: no pref)
+		right.putRare(&cp)
+	}
 	right.setOrigin(someID(ID{Client: id.Client, Clock: id.Clock + uint64(diff) - 1}))
-	right.setContent(rc)
-	if rc.countable() {
+	switch it.ckind {
+	case refString:
+		right.ckind = refString
+		right.setText(rtext)
 		right.info |= flagCountable
+	case refDeleted:
+		right.ckind = refDeleted
+	default:
+		right.setContent(rc)
+		if rc.countable() {
+			right.info |= flagCountable
+		}
 	}
 	right.length = it.length - diff
 	// The left half keeps its rightOrigin: changing it would break sync.
@@ -636,7 +720,7 @@ func (it *Item) split(txn *Transaction, diff int) *Item {
 
 // mergeWith appends right to it when both are the same run of content, and
 // reports whether it did.
-func (it *Item) mergeWith(right *Item) bool {
+func (it *Item) mergeWith(s *structStore, right *Item) bool {
 	if it.isGC() {
 		if !right.isGC() {
 			return false
@@ -656,11 +740,17 @@ func (it *Item) mergeWith(right *Item) bool {
 		return false
 	}
 	switch it.ckind {
-	case refDeleted, refJSON, refString, refAny:
+	case refDeleted:
+	case refString:
+		if uint64(it.slen)+uint64(right.slen) > maxTextBytes {
+			return false
+		}
+		s.appendText(it, right.text())
+	case refJSON, refAny:
+		if !it.content().mergeWith(right.content()) {
+			return false
+		}
 	default:
-		return false
-	}
-	if !it.content().mergeWith(right.content()) {
 		return false
 	}
 	if it.parent != nil {
@@ -718,7 +808,19 @@ func (it *Item) write(e *lib0.Encoder, offset int) {
 			e.WriteVarString(it.parentSub())
 		}
 	}
-	it.content().write(e, offset)
+	switch it.ckind {
+	case refString:
+		if offset == 0 {
+			e.WriteVarString(it.text())
+		} else {
+			_, r := splitString(it.text(), it.length, offset)
+			e.WriteVarString(r)
+		}
+	case refDeleted:
+		e.WriteVarUint(uint64(it.length - offset))
+	default:
+		it.content().write(e, offset)
+	}
 }
 
 // writeParent encodes the parent of an item that has no origins: a root
@@ -746,42 +848,51 @@ func writeParent(e *lib0.Encoder, it *Item) {
 	e.WriteVarUint(p.item.id.Clock)
 }
 
-// content returns the item's content, nil for GC and Skip structs.
+// content returns the item's content, nil for GC and Skip structs. Text
+// and deleted content come as a copy (they have no record of their own):
+// changing it changes nothing in the item.
 func (it *Item) content() content {
 	switch it.ckind {
 	case refString:
-		return (*contentString)(it.cptr)
+		return &contentString{s: it.text(), n: it.length}
 	case refDeleted:
-		return (*contentDeleted)(it.cptr)
+		return &contentDeleted{n: it.length}
 	case refFormat:
-		return (*contentFormat)(it.cptr)
+		return (*contentFormat)(it.ptr())
 	case refType:
-		return (*contentType)(it.cptr)
+		return (*contentType)(it.ptr())
 	case refAny:
-		return (*contentAny)(it.cptr)
+		return (*contentAny)(it.ptr())
 	case refJSON:
-		return (*contentJSON)(it.cptr)
+		return (*contentJSON)(it.ptr())
 	case refEmbed:
-		return (*contentEmbed)(it.cptr)
+		return (*contentEmbed)(it.ptr())
 	case refBinary:
-		return (*contentBinary)(it.cptr)
+		return (*contentBinary)(it.ptr())
 	case refDoc:
-		return (*contentDoc)(it.cptr)
+		return (*contentDoc)(it.ptr())
 	}
 	return nil
 }
 
-// setContent makes c the item's content.
+// setContent makes c the item's content (the length is the caller's).
+// Text and deleted content are taken over, not kept.
 func (it *Item) setContent(c content) {
 	var p unsafe.Pointer
+	it.slen = 0
 	switch x := c.(type) {
 	case nil:
-		it.cptr, it.ckind = nil, 0
+		it.setPtr(nil)
+		it.ckind = 0
 		return
 	case *contentString:
-		p = unsafe.Pointer(x)
+		it.setText(x.s)
+		it.ckind = refString
+		return
 	case *contentDeleted:
-		p = unsafe.Pointer(x)
+		it.setPtr(nil)
+		it.ckind = refDeleted
+		return
 	case *contentFormat:
 		p = unsafe.Pointer(x)
 	case *contentType:
@@ -799,15 +910,42 @@ func (it *Item) setContent(c content) {
 	default:
 		panic(errInternal)
 	}
-	it.cptr, it.ckind = p, c.ref()
+	it.setPtr(p)
+	it.ckind = c.ref()
 }
 
-// str returns the item's string content, if that is what it holds.
-func (it *Item) str() (*contentString, bool) {
+// str returns the item's text, if that is what it holds.
+func (it *Item) str() (string, bool) {
 	if it.ckind != refString {
-		return nil, false
+		return "", false
 	}
-	return (*contentString)(it.cptr), true
+	return it.text(), true
+}
+
+// cutFront drops the first offset units of the item's content (the length
+// is the caller's).
+func (it *Item) cutFront(offset int) {
+	switch it.ckind {
+	case refString:
+		_, r := splitString(it.text(), it.length, offset)
+		it.setText(r)
+	case refDeleted:
+	default:
+		it.setContent(it.content().splice(offset))
+	}
+}
+
+// integrateContent does what the content needs when the item is linked in:
+// deleted content marks the item deleted; a nested type learns its place.
+func (it *Item) integrateContent(txn *Transaction) {
+	switch it.ckind {
+	case refString:
+	case refDeleted:
+		txn.addDelete(it.id.Client, it.id.Clock, uint64(it.length))
+		it.info |= flagDeleted
+	default:
+		it.content().integrate(txn, it)
+	}
 }
 
 // format returns the item's format content, if that is what it holds.
@@ -815,5 +953,5 @@ func (it *Item) format() (*contentFormat, bool) {
 	if it.ckind != refFormat {
 		return nil, false
 	}
-	return (*contentFormat)(it.cptr), true
+	return (*contentFormat)(it.ptr()), true
 }

@@ -1,5 +1,7 @@
 package crdt
 
+import "unsafe"
+
 // structList is one client's structs in clock order, kept in a gap buffer:
 // the logical sequence is a[:gap] followed by a[gap+gapLen:]. Splits and
 // merges happen near the previous edit, so moving the gap is short where a
@@ -12,12 +14,10 @@ type structList struct {
 	hint int
 }
 
-// slot is a struct with its (immutable) first clock, so that searching by
-// clock reads only the list, not the items.
-type slot struct {
-	it    *Item
-	clock uint64
-}
+// slot is a struct of the list. (Searching by clock reads the items
+// themselves: a slot of eight bytes instead of sixteen saves more memory
+// than the search loses, as structs of one update sit side by side.)
+type slot = *Item
 
 func (l *structList) len() int {
 	if l == nil {
@@ -28,36 +28,31 @@ func (l *structList) len() int {
 
 func (l *structList) at(i int) *Item {
 	if i < l.gap {
-		return l.a[i].it
+		return l.a[i]
 	}
-	return l.a[i+l.gapLen].it
+	return l.a[i+l.gapLen]
 }
 
-func (l *structList) clockAt(i int) uint64 {
-	if i < l.gap {
-		return l.a[i].clock
-	}
-	return l.a[i+l.gapLen].clock
-}
+func (l *structList) clockAt(i int) uint64 { return l.at(i).id.Clock }
 
 // tailGap reports whether the gap is at the logical end.
 func (l *structList) tailGap() bool { return l.gapLen > 0 && l.gap+l.gapLen == len(l.a) }
 
 func (l *structList) last() *Item {
 	if l.tailGap() {
-		return l.a[l.gap-1].it
+		return l.a[l.gap-1]
 	}
-	return l.a[len(l.a)-1].it
+	return l.a[len(l.a)-1]
 }
 
 func (l *structList) push(it *Item) {
 	if l.tailGap() {
-		l.a[l.gap] = slot{it, it.id.Clock}
+		l.a[l.gap] = it
 		l.gap++
 		l.gapLen--
 		return
 	}
-	l.a = append(l.a, slot{it, it.id.Clock})
+	l.a = append(l.a, it)
 }
 
 // moveGap moves the gap to logical position p.
@@ -95,7 +90,7 @@ func (l *structList) insert(i int, it *Item) {
 	} else {
 		l.moveGap(i)
 	}
-	l.a[l.gap] = slot{it, it.id.Clock}
+	l.a[l.gap] = it
 	l.gap++
 	l.gapLen--
 }
@@ -147,20 +142,37 @@ type structStore struct {
 	// right origin is the one itemCleanStart would return.
 	lastRight  *Item
 	rightHints bool
-	// delChunk is where newDeleted carves contents from.
-	delChunk []contentDeleted
+	// tailItem is the one string item whose text may grow in place: its
+	// text is tailBuf, whose spare capacity is that item's alone. Typing
+	// appends to one item many times; the buffer doubles when full.
+	tailItem *Item
+	tailBuf  []byte
 }
 
-// newDeleted returns deleted content of length n. Collection turns many
-// items into deleted content one by one; a chunk serves dozens of them.
-func (s *structStore) newDeleted(n int) *contentDeleted {
-	if len(s.delChunk) == 0 {
-		s.delChunk = make([]contentDeleted, 64)
+// appendText appends add to the text of string item it (its length is the
+// caller's), in place when it is the tail item with room, else in a new
+// buffer of twice the size, of which it becomes the tail item. The caller
+// checks that the result stays within maxTextBytes.
+func (s *structStore) appendText(it *Item, add string) {
+	n := int(it.slen) + len(add)
+	if s.tailItem == it && len(s.tailBuf) == int(it.slen) && len(s.tailBuf) > 0 &&
+		unsafe.Pointer(&s.tailBuf[0]) == it.ptr() && n <= cap(s.tailBuf) {
+		s.tailBuf = append(s.tailBuf, add...)
+	} else {
+		b := make([]byte, 0, max(2*n, 16))
+		b = append(b, it.text()...)
+		s.tailItem, s.tailBuf = it, append(b, add...)
 	}
-	c := &s.delChunk[0]
-	s.delChunk = s.delChunk[1:]
-	c.n = n
-	return c
+	it.setPtr(unsafe.Pointer(&s.tailBuf[0]))
+	it.slen = uint32(n)
+}
+
+// dropTail stops it from growing in place: its bytes are about to be
+// shared (a split) or dropped (collection).
+func (s *structStore) dropTail(it *Item) {
+	if s.tailItem == it {
+		s.tailItem, s.tailBuf = nil, nil
+	}
 }
 
 func newStructStore() *structStore {
@@ -222,9 +234,10 @@ func (s *structStore) add(txn *Transaction, it *Item) {
 	l.push(it)
 }
 
-// findIndex returns the index of the struct holding clock. It starts at a
-// guess from the clock's relative position, which is exact for clients whose
-// structs have similar sizes, then bisects.
+// findIndex returns the index of the struct holding clock. It tries the
+// last struct, the structs around the previous answer (searches tend to
+// land near it: sweeps over sorted ranges) and the last few structs (a
+// load links most structs behind one of them), then bisects.
 func findIndex(l *structList, clock uint64) int {
 	right := l.len() - 1
 	if right < 0 {
@@ -238,10 +251,8 @@ func findIndex(l *structList, clock uint64) int {
 		return -1
 	}
 	// Structs are contiguous: struct i covers [clockAt(i), clockAt(i+1)).
-	// Searches tend to land near the previous one (sweeps over sorted
-	// ranges): look around the hint first, and narrow the bisection by it.
 	// The answer is the last index in [0, right) whose clock is <= clock.
-	lo, hi := 0, right
+	lo, hi := 0, right-1
 	if h := l.hint; h < right {
 		if l.clockAt(h) <= clock {
 			lo = h
@@ -267,19 +278,48 @@ func findIndex(l *structList, clock uint64) int {
 			}
 		}
 	}
+	if hi >= right-8 && l.gapLen == 0 {
+		// Near the end (no gap: a plain slice).
+		for i := min(hi, right-1); i >= max(lo, right-8); i-- {
+			if l.a[i].id.Clock <= clock {
+				l.hint = i
+				return i
+			}
+		}
+		hi = max(lo, right-8) - 1
+	}
+	// Bisect [lo, hi] within one segment of the gap buffer.
+	var seg []*Item
+	base := 0
+	switch {
+	case l.gapLen == 0:
+		seg = l.a
+	case hi < l.gap:
+		seg = l.a[:l.gap]
+	case lo >= l.gap:
+		seg, base = l.a[l.gap+l.gapLen:], l.gap
+	case l.a[l.gap+l.gapLen].id.Clock <= clock:
+		seg, base, lo = l.a[l.gap+l.gapLen:], l.gap, l.gap
+	default:
+		seg, hi = l.a[:l.gap], l.gap-1
+	}
+	lo, hi = lo-base, hi-base
+	if lo > hi || hi >= len(seg) || lo < 0 {
+		return -1
+	}
 	for lo < hi {
 		mid := int(uint(lo+hi+1) >> 1)
-		if l.clockAt(mid) <= clock {
+		if seg[mid].id.Clock <= clock {
 			lo = mid
 		} else {
 			hi = mid - 1
 		}
 	}
-	if l.clockAt(lo) > clock {
+	if seg[lo].id.Clock > clock {
 		return -1
 	}
-	l.hint = lo
-	return lo
+	l.hint = lo + base
+	return lo + base
 }
 
 // find returns the struct holding id, which must exist.

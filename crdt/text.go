@@ -122,6 +122,9 @@ func textInsert(txn *Transaction, b *branch, index int, s string, attrs Attrs) e
 	if s == "" {
 		return nil
 	}
+	if uint64(len(s)) > maxTextBytes {
+		return fmt.Errorf("%w: text of 4 GiB or more in one insert", ErrUnsupportedValue)
+	}
 	var list attrList
 	if attrs != nil {
 		var err error
@@ -172,20 +175,17 @@ func appendTyped(txn *Transaction, b *branch, p *textPos, s string, n int) bool 
 		// in the store), or a dead parent.
 		return false
 	}
+	if uint64(l.slen)+uint64(len(s)) > maxTextBytes {
+		return false
+	}
 	txn.noteBefore(d.clientID, clock)
 	b.markers.update(p.index, n)
-	(*contentString)(l.cptr).appendString(s, n)
+	d.store.appendText(l, s)
 	l.length += n
 	b.length += n
 	txn.addChanged(b)
 	p.index += n
 	return true
-}
-
-// stringItem is a text item allocated with its string content.
-type stringItem struct {
-	it Item
-	cs contentString
 }
 
 func textInsertIn(txn *Transaction, b *branch, index int, s string, attrs Attrs, list attrList) {
@@ -202,15 +202,14 @@ func textInsertIn(txn *Transaction, b *branch, index int, s string, attrs Attrs,
 			return
 		}
 	}
-	// The item and its content in one allocation.
-	box := &stringItem{cs: contentString{s: s, n: n}}
+	c := &contentString{s: s, n: n}
 	if attrs == nil {
 		list = make(attrList, 0, p.attrs.len())
 		for _, f := range p.attrs.fs {
 			list.set(f.Key, f.Value)
 		}
 	}
-	insertTextItem(txn, b, &p, &box.cs, list, &box.it)
+	insertTextItem(txn, b, &p, c, list, new(Item))
 }
 
 func textInsertEmbed(txn *Transaction, b *branch, index int, embed any, attrs Attrs) (any, error) {
@@ -240,6 +239,9 @@ func textInsertEmbed(txn *Transaction, b *branch, index int, embed any, attrs At
 		// Yjs inserts a string given as embed as plain text.
 		if x == "" {
 			return nil, fmt.Errorf("%w: empty string embed", ErrUnsupportedValue)
+		}
+		if uint64(len(x)) > maxTextBytes {
+			return nil, fmt.Errorf("%w: text of 4 GiB or more in one insert", ErrUnsupportedValue)
 		}
 		x = validText(x)
 		c = &contentString{s: x, n: lib0.UTF16Len(x)}
@@ -313,7 +315,7 @@ func textString(b *branch) string {
 	for n := b.start; n != nil; n = n.right {
 		if n.visible() {
 			if c, ok := n.str(); ok {
-				size += len(c.s)
+				size += len(c)
 			}
 		}
 	}
@@ -322,7 +324,7 @@ func textString(b *branch) string {
 	for n := b.start; n != nil; n = n.right {
 		if n.visible() {
 			if c, ok := n.str(); ok {
-				sb.WriteString(c.s)
+				sb.WriteString(c)
 			}
 		}
 	}
@@ -351,9 +353,11 @@ func textDelta(b *branch) []DeltaOp {
 		if n.deleted() {
 			continue
 		}
+		if c, ok := n.str(); ok {
+			sb.WriteString(c)
+			continue
+		}
 		switch c := n.content().(type) {
-		case *contentString:
-			sb.WriteString(c.s)
 		case *contentEmbed:
 			flush()
 			ops = append(ops, DeltaOp{Insert: c.value, Attributes: opAttrs()})

@@ -687,8 +687,8 @@ func deleteText(txn *Transaction, b *branch, p *textPos, length int) {
 	for length > 0 && p.right != nil {
 		r := p.right
 		if !r.deleted() {
-			switch r.content().(type) {
-			case *contentType, *contentEmbed, *contentString:
+			switch r.ckind {
+			case refType, refEmbed, refString:
 				if length < r.length {
 					s.itemCleanStart(txn, ID{Client: r.id.Client, Clock: r.id.Clock + uint64(length)})
 				}

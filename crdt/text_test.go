@@ -739,3 +739,38 @@ func TestTypingMergesWithoutNewItems(t *testing.T) {
 		}
 	}
 }
+
+// A string item grows in place only while it is the store's tail item and
+// owns the bytes after its text. Splitting it shares those bytes with the
+// right half, so the left half must not grow into them afterwards.
+func TestTextTailSplitKeepsRightHalf(t *testing.T) {
+	d := NewDoc(Options{ClientID: 7})
+	tx, _ := d.Text("t")
+	for i, c := range "abcdef" {
+		if err := tx.Insert(nil, i, string(c), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := d.store
+	it := s.list(7).at(0)
+	if s.tailItem != it || it.text() != "abcdef" {
+		t.Fatalf("typing did not grow one tail item: tail %p, item %p %q", s.tailItem, it, it.text())
+	}
+	// (A bare transaction: the halves are checked before any clean-up.)
+	txn := &Transaction{doc: d}
+	right := s.itemCleanStart(txn, ID{Client: 7, Clock: 3})
+	if s.tailItem == it {
+		t.Fatal("the split item is still the tail item")
+	}
+	// Growing the left half now copies it.
+	s.appendText(it, "XYZ")
+	if it.text() != "abcXYZ" || right.text() != "def" {
+		t.Fatalf("halves %q and %q after growing the left one, want abcXYZ and def", it.text(), right.text())
+	}
+	// The left half is the tail item now: it grows in place, still
+	// without touching the right half.
+	s.appendText(it, "!")
+	if it.text() != "abcXYZ!" || right.text() != "def" || s.tailItem != it {
+		t.Fatalf("halves %q and %q, want abcXYZ! and def", it.text(), right.text())
+	}
+}

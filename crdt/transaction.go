@@ -120,6 +120,9 @@ func (txn *Transaction) beforeClock(client uint64) uint64 {
 // addChanged records that b's content changed, unless b was created in this
 // transaction or is deleted (nobody could observe it).
 func (txn *Transaction) addChanged(b *branch) {
+	if n := len(txn.changed); n > 0 && txn.changed[n-1] == b {
+		return // (the usual repeat: every struct of a load)
+	}
 	it := b.item
 	if it == nil || (it.id.Clock < txn.beforeClock(it.id.Client) && !it.deleted()) {
 		if txn.changedIndex(b) >= 0 {
@@ -438,7 +441,7 @@ func (d *Doc) mergeWithLefts(l *structList, pos int) int {
 	i := pos
 	for ; i > 0; i-- {
 		left := l.at(i - 1)
-		if left.deleted() != right.deleted() || left.isGC() != right.isGC() || !left.mergeWith(right) {
+		if left.deleted() != right.deleted() || left.isGC() != right.isGC() || !left.mergeWith(d.store, right) {
 			break
 		}
 		if !right.isGC() && right.hasParentSub() && right.parent.mapItems[right.parentSub()] == right {

@@ -18,6 +18,7 @@ var (
 	errZeroLength    = errors.New("struct of length zero")
 	errSelfReference = errors.New("item refers to its own client's future")
 	errUnknownRef    = errors.New("unknown content or type reference")
+	errTextTooLong   = errors.New("string of 4 GiB or more in one struct")
 )
 
 // decodedUpdate is a v1 update in memory: structs per client in clock order
@@ -142,6 +143,7 @@ func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, slab []I
 	if client, ar.clientRaw, err = d.ReadVarUintBytes(); err != nil {
 		return 0, nil, err
 	}
+	ar.clientWord, _ = lib0.PrefixWord(ar.clientRaw)
 	ar.client = client
 	clock, err := d.ReadVarUint()
 	if err != nil {
@@ -157,7 +159,7 @@ func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, slab []I
 		if box == nil {
 			box = new(itemBox)
 		}
-		slab, ar.strs = box.it[:], box.cs[:]
+		slab = box.it[:]
 	} else {
 		// One allocation for all the client's items.
 		slab = make([]Item, numStructs)
@@ -187,17 +189,14 @@ func readStruct(d *lib0.Decoder, id ID) (*Item, error) {
 	return it, nil
 }
 
-// itemBox holds a lone decoded struct with what it usually needs.
+// itemBox holds a lone decoded struct.
 type itemBox struct {
 	it [1]Item
-	cs [1]contentString
 }
 
-// decodeArena hands out string contents and their bytes in chunks, to spare
-// an allocation or two per decoded string.
+// decodeArena hands out the bytes of decoded strings in chunks, to spare
+// an allocation per decoded string.
 type decodeArena struct {
-	strs  []contentString
-	dels  []contentDeleted
 	bytes []byte
 	// single is set when only one struct is read: no chunks then.
 	single bool
@@ -206,11 +205,13 @@ type decodeArena struct {
 	// is cheaper than decoding a five-byte integer.
 	client    uint64
 	clientRaw []byte
+	// clientWord is clientRaw as a word for Decoder.SkipWord.
+	clientWord uint64
 }
 
 // readID reads an ID.
 func (ar *decodeArena) readID(d *lib0.Decoder) (ID, error) {
-	if d.SkipPrefix(ar.clientRaw) {
+	if d.SkipWord(ar.clientWord, len(ar.clientRaw)) {
 		clock, err := d.ReadVarUint()
 		return ID{Client: ar.client, Clock: clock}, err
 	}
@@ -260,12 +261,19 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 		return nil
 	}
 	it.id = id
+	var rareKey string
+	var rareRef *parentRef
 	if info&0x80 != 0 {
 		o, err := ar.readID(d)
 		if err != nil {
 			return err
 		}
-		it.setOrigin(someID(o))
+		if p, fits := packID(o); fits { // (setOrigin on a fresh item)
+			it.origin = p
+			it.info |= flagOrigin
+		} else {
+			it.setOrigin(someID(o))
+		}
 		if o.Client == id.Client && o.Clock >= id.Clock {
 			return errSelfReference
 		}
@@ -275,7 +283,12 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 		if err != nil {
 			return err
 		}
-		it.setRightOrigin(someID(r))
+		if p, fits := packID(r); fits && it.info&flagWideOrigins == 0 {
+			it.rightOrigin = p
+			it.info |= flagRightOrigin
+		} else {
+			it.setRightOrigin(someID(r))
+		}
 		if r.Client == id.Client && r.Clock >= id.Clock {
 			return errSelfReference
 		}
@@ -309,7 +322,8 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 			}
 			it.info |= flagParentSub
 		}
-		it.setRare(key, &ref)
+		// (Set once the content is: setting that would copy the record.)
+		rareKey, rareRef = key, &ref
 	}
 	if info&0x1f == refString {
 		raw, err := d.ReadVarBytes()
@@ -331,18 +345,15 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 		if n == 0 {
 			return errZeroLength
 		}
-		if len(ar.strs) == 0 {
-			ar.strs = make([]contentString, min(left, 128))
+		if uint64(len(s)) > maxTextBytes {
+			return errTextTooLong
 		}
-		c := &ar.strs[0]
-		ar.strs = ar.strs[1:]
-		*c = contentString{s: s, n: n}
 		// (setContent, length and countable without interface calls.)
-		it.cptr, it.ckind = unsafe.Pointer(c), refString
+		it.setText(s)
+		it.ckind = refString
 		it.length = n
 		it.info |= flagCountable
-		return nil
-	} else if info&0x1f == refDeleted && !ar.single {
+	} else if info&0x1f == refDeleted {
 		n, err := d.ReadVarUint()
 		if err != nil {
 			return err
@@ -350,26 +361,26 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 		if n > maxClock {
 			return errClockOverflow
 		}
-		if len(ar.dels) == 0 {
-			ar.dels = make([]contentDeleted, min(left, 128))
+		if n == 0 {
+			return errZeroLength
 		}
-		c := &ar.dels[0]
-		ar.dels = ar.dels[1:]
-		c.n = int(n)
-		it.setContent(c)
+		it.ckind, it.length = refDeleted, int(n)
 	} else {
 		c, err := readContent(d, info&0x1f)
 		if err != nil {
 			return err
 		}
 		it.setContent(c)
+		it.length = c.length()
+		if it.length == 0 {
+			return errZeroLength
+		}
+		if c.countable() {
+			it.info |= flagCountable
+		}
 	}
-	it.length = it.content().length()
-	if it.length == 0 {
-		return errZeroLength
-	}
-	if it.content().countable() {
-		it.info |= flagCountable
+	if rareRef != nil {
+		it.setRare(rareKey, rareRef)
 	}
 	return nil
 }

@@ -27,11 +27,11 @@ func writeClientStructs(e *lib0.Encoder, l *structList, client, clock uint64) {
 	// The two segments of the gap buffer.
 	if start+1 < l.gap {
 		for _, st := range l.a[start+1 : l.gap] {
-			st.it.write(e, 0)
+			st.write(e, 0)
 		}
 	}
 	for _, st := range l.a[max(start+1, l.gap)+l.gapLen:] {
-		st.it.write(e, 0)
+		st.write(e, 0)
 	}
 }
 

@@ -89,7 +89,7 @@ func xmlChildrenString(b *branch) string {
 		}
 		if c, ok := n.str(); ok {
 			// One value per UTF-16 unit in Yjs; joined they are the string.
-			sb.WriteString(c.s)
+			sb.WriteString(c)
 			continue
 		}
 		for _, v := range n.content().values() {

@@ -3,6 +3,7 @@ package lib0
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -60,20 +61,19 @@ func (d *Decoder) ReadVarUint() (uint64, error) {
 }
 
 func (d *Decoder) readVarUintSlow() (uint64, error) {
-	if buf := d.buf[min(d.pos, len(d.buf)):]; len(buf) >= 8 {
-		// Enough input for the longest accepted encoding: no bounds
-		// checks per byte. Anything unusual takes the loop below.
-		v := uint64(buf[0] & 0x7f)
-		for i := 1; i < 8; i++ {
-			b := buf[i]
-			v |= uint64(b&0x7f) << (7 * uint(i))
-			if b < 0x80 {
-				if v > maxSafeInteger {
-					break
-				}
-				d.pos += i + 1
-				return v, nil
-			}
+	if d.pos <= len(d.buf)-8 {
+		// Enough input to read a word: an integer of up to seven bytes
+		// (49 bits, below 2^53) ends in it when one of its first seven
+		// bytes lacks the continuation bit. Its 7-bit groups are moved
+		// together without a loop. Anything longer takes the loop below.
+		x := binary.LittleEndian.Uint64(d.buf[d.pos:])
+		if stop := ^x & 0x0080808080808080; stop != 0 {
+			n := uint(bits.TrailingZeros64(stop)>>3) + 1 // bytes taken
+			x &= 1<<(8*n) - 1
+			v := x&0x7f | x>>1&(0x7f<<7) | x>>2&(0x7f<<14) | x>>3&(0x7f<<21) |
+				x>>4&(0x7f<<28) | x>>5&(0x7f<<35) | x>>6&(0x7f<<42)
+			d.pos += int(n)
+			return v, nil
 		}
 	}
 	var v uint64
@@ -138,6 +138,47 @@ func (d *Decoder) ReadVarUintBytes() (v uint64, raw []byte, err error) {
 		return 0, nil, err
 	}
 	return v, d.buf[start:d.pos:d.pos], nil
+}
+
+// SkipWord skips the next n bytes (1 to 8) and reports true when, read as
+// a little-endian word and masked to those n bytes, they equal w;
+// otherwise it reads nothing. It is SkipPrefix for a prefix given as a
+// word (see PrefixWord), one comparison instead of a loop.
+func (d *Decoder) SkipWord(w uint64, n int) bool {
+	if n < 1 || n > 8 {
+		return false
+	}
+	var x uint64
+	if d.pos <= len(d.buf)-8 {
+		x = binary.LittleEndian.Uint64(d.buf[d.pos:])
+	} else if n <= len(d.buf)-d.pos {
+		for i, b := range d.buf[d.pos : d.pos+n] {
+			x |= uint64(b) << (8 * uint(i))
+		}
+	} else {
+		return false
+	}
+	if n < 8 {
+		x &= 1<<(8*uint(n)) - 1
+	}
+	if x != w {
+		return false
+	}
+	d.pos += n
+	return true
+}
+
+// PrefixWord returns p (at most eight bytes) as the little-endian word
+// SkipWord compares with, and false for a longer or empty p.
+func PrefixWord(p []byte) (uint64, bool) {
+	if len(p) == 0 || len(p) > 8 {
+		return 0, false
+	}
+	var w uint64
+	for i, b := range p {
+		w |= uint64(b) << (8 * uint(i))
+	}
+	return w, true
 }
 
 // SkipPrefix skips p and reports true when the unread input starts with it;

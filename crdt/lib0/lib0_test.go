@@ -143,6 +143,44 @@ func TestSkipPrefix(t *testing.T) {
 	}
 }
 
+// SkipWord is SkipPrefix with the prefix as a word: the same answers, with
+// eight bytes of input or more and near the end (a byte loop there).
+func TestSkipWord(t *testing.T) {
+	raw := encVarUint(3000000000)
+	w, ok := lib0.PrefixWord(raw)
+	if !ok {
+		t.Fatalf("PrefixWord(%x) refused", raw)
+	}
+	if _, ok := lib0.PrefixWord(nil); ok {
+		t.Fatal("PrefixWord(nil) accepted")
+	}
+	if _, ok := lib0.PrefixWord(make([]byte, 9)); ok {
+		t.Fatal("PrefixWord of nine bytes accepted")
+	}
+	for _, tail := range [][]byte{encVarUint(7), append(encVarUint(7), 1, 2, 3, 4, 5)} {
+		in := append(slicesClone(raw), tail...)
+		other := slicesClone(in)
+		other[4]++ // the prefix's last byte differs
+		d := lib0.NewDecoder(other)
+		if d.SkipWord(w, len(raw)) || d.Pos() != 0 {
+			t.Fatalf("SkipWord matched %x in %x", raw, other)
+		}
+		if d := lib0.NewDecoder(in[:4]); d.SkipWord(w, len(raw)) || d.Pos() != 0 {
+			t.Fatalf("SkipWord matched %x in the shorter %x", raw, in[:4])
+		}
+		d = lib0.NewDecoder(in)
+		if d.SkipWord(w, 0) || d.SkipWord(w, 9) || d.Pos() != 0 {
+			t.Fatal("SkipWord took a length outside 1..8")
+		}
+		if !d.SkipWord(w, len(raw)) || d.Pos() != len(raw) {
+			t.Fatalf("SkipWord(%x) did not skip it in %x", raw, in)
+		}
+		if got, err := d.ReadVarUint(); err != nil || got != 7 {
+			t.Fatalf("after SkipWord: %d, %v", got, err)
+		}
+	}
+}
+
 func slicesClone(b []byte) []byte { return append([]byte(nil), b...) }
 
 func encVarUint(v uint64) []byte {
@@ -951,6 +989,14 @@ func FuzzReadVarUint(f *testing.F) {
 		}
 		if v > maxSafeInteger {
 			t.Fatalf("ReadVarUint(%x) = %d > 2^53-1", in, v)
+		}
+		// The decoder's word-at-a-time path against a byte loop.
+		var want uint64
+		for i, b := range in[:d.Pos()] {
+			want |= uint64(b&0x7f) << (7 * uint(i))
+		}
+		if v != want {
+			t.Fatalf("ReadVarUint(%x) = %d, its 7-bit groups make %d", in[:d.Pos()], v, want)
 		}
 		enc := encVarUint(v)
 		if len(enc) > d.Pos() {
