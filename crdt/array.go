@@ -18,12 +18,16 @@ func (a *Array) Len() int { return a.b.length }
 // Insert inserts values at index. Values are lib0 Any values (nil, bool,
 // numbers, strings, []any, maps and lib0.Object), []byte, *SubDoc or a
 // NewType, which creates a nested type; the created types are returned in
-// order.
+// order. With a nil txn the insert is a transaction of its own.
 func (a *Array) Insert(txn *Transaction, index int, values ...any) ([]any, error) {
 	if err := a.b.checkAlive(); err != nil {
 		return nil, err
 	}
-	created, err := a.b.insert(txn, index, values)
+	var created []*branch
+	var err error
+	withTxn(a.b, txn, func(txn *Transaction) {
+		created, err = a.b.insert(txn, index, values)
+	})
 	return publics(created), err
 }
 
@@ -32,12 +36,17 @@ func (a *Array) Push(txn *Transaction, values ...any) ([]any, error) {
 	return a.Insert(txn, a.b.length, values...)
 }
 
-// Delete removes length elements from index.
+// Delete removes length elements from index (in a transaction of its own
+// when txn is nil).
 func (a *Array) Delete(txn *Transaction, index, length int) error {
 	if err := a.b.checkAlive(); err != nil {
 		return err
 	}
-	return a.b.deleteRange(txn, index, length)
+	var err error
+	withTxn(a.b, txn, func(txn *Transaction) {
+		err = a.b.deleteRange(txn, index, length)
+	})
+	return err
 }
 
 // Get returns the element at index.

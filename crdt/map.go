@@ -21,24 +21,28 @@ func (d *Doc) Map(name string) (*Map, error) {
 
 // Set writes value under key. Values are as for Array.Insert, plus
 // lib0.BigInt and lib0.Undefined. When value is a NewType the created type
-// is returned.
+// is returned. With a nil txn the write is a transaction of its own.
 func (m *Map) Set(txn *Transaction, key string, value any) (any, error) {
 	if err := m.b.checkAlive(); err != nil {
 		return nil, err
 	}
-	created, err := m.b.mapSet(txn, key, value)
+	var created *branch
+	var err error
+	withTxn(m.b, txn, func(txn *Transaction) {
+		created, err = m.b.mapSet(txn, key, value)
+	})
 	if err != nil || created == nil {
 		return nil, err
 	}
 	return created.public(), nil
 }
 
-// Delete removes key.
+// Delete removes key (in a transaction of its own when txn is nil).
 func (m *Map) Delete(txn *Transaction, key string) error {
 	if err := m.b.checkAlive(); err != nil {
 		return err
 	}
-	m.b.mapDelete(txn, key)
+	withTxn(m.b, txn, func(txn *Transaction) { m.b.mapDelete(txn, key) })
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -772,5 +773,45 @@ func TestTextTailSplitKeepsRightHalf(t *testing.T) {
 	s.appendText(it, "!")
 	if it.text() != "abcXYZ!" || right.text() != "def" || s.tailItem != it {
 		t.Fatalf("halves %q and %q, want abcXYZ! and def", it.text(), right.text())
+	}
+}
+
+// Every edit method accepts a nil transaction and runs in one of its own,
+// as Text does: one update per call, and a replica applying them agrees.
+func TestEditsWithoutTransaction(t *testing.T) {
+	d := NewDoc(Options{ClientID: 1})
+	var updates [][]byte
+	d.OnUpdate(func(u []byte, _ any) { updates = append(updates, u) })
+	m, _ := d.Map("m")
+	a, _ := d.Array("a")
+	x, _ := d.XmlFragment("x")
+	steps := []func() error{
+		func() error { _, err := m.Set(nil, "k", "v"); return err },
+		func() error { _, err := m.Set(nil, "gone", 1.5); return err },
+		func() error { return m.Delete(nil, "gone") },
+		func() error { _, err := a.Insert(nil, 0, "x", "y", "z"); return err },
+		func() error { _, err := a.Push(nil, true); return err },
+		func() error { return a.Delete(nil, 1, 1) },
+		func() error { _, err := x.Insert(nil, 0, NewType{Kind: KindXmlElement, Name: "p"}); return err },
+	}
+	for i, step := range steps {
+		if err := step(); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if len(updates) != i+1 {
+			t.Fatalf("step %d: %d updates, want %d", i, len(updates), i+1)
+		}
+	}
+	if got := fmt.Sprint(m.ToJSON(), a.ToJSON(), x.String()); got != "map[k:v] [x z true]<p></p>" {
+		t.Errorf("got %s", got)
+	}
+	r := NewDoc(Options{ClientID: 2})
+	for _, u := range updates {
+		if err := r.ApplyUpdate(u, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(r.EncodeStateAsUpdate(), d.EncodeStateAsUpdate()) {
+		t.Error("a replica applying the updates encodes differently")
 	}
 }
