@@ -93,6 +93,11 @@ func (s *Store) compact(d *document) error {
 	if len(d.log) == 0 {
 		return nil
 	}
+	if d.snapshot == nil && len(d.log) == 1 {
+		// One update is its own merge: keep it, not a second copy.
+		d.snapshot, d.log, d.logBytes = d.log[0], nil, 0
+		return nil
+	}
 	parts := d.log
 	if d.snapshot != nil {
 		parts = append([][]byte{d.snapshot}, d.log...)
