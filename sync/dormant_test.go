@@ -187,10 +187,11 @@ func TestWakeLoadFailure(t *testing.T) {
 }
 
 // TestWakeFindsAnotherDocument: a store that gives back a document other
-// than the one the room stored (lost or foreign writes) fails the room:
-// its members are closed and the next connection reloads it.
+// than the one the room stored (lost or foreign writes) fails the room
+// when an update wakes it: its members are closed and the next connection
+// reloads the document.
 func TestWakeFindsAnotherDocument(t *testing.T) {
-	h, a, _ := dormantRoom(t, "ours")
+	h, a, r := dormantRoom(t, "ours")
 	other := crdt.NewDoc(crdt.Options{})
 	text, err := other.Text("text")
 	if err != nil {
@@ -203,8 +204,12 @@ func TestWakeFindsAnotherDocument(t *testing.T) {
 	})
 	h.store.set(func(s *faultStore) { s.loadData = other.EncodeStateAsUpdate() })
 	b := h.dial("doc")
-	b.expectClose(closeInternalError, reasonUnavailable)
+	waitFor(t, "b to join, loading the document", func() bool {
+		return h.stats().Connections == 2 && !r.dormantNow()
+	})
+	a.insert("!")
 	a.expectClose(closeInternalError, reasonUnavailable)
+	b.expectClose(closeInternalError, reasonUnavailable)
 	if !h.logs.contains("state vector") {
 		t.Error("the mismatch was not logged")
 	}

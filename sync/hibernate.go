@@ -26,7 +26,7 @@ import (
 // demand (restore) into the cache below, outside the room's lock, one load
 // at a time, and before anyone is synced against it: a sync step 1 is
 // then answered from the bytes (crdt.DiffUpdate), and the next update
-// rebuilds the Doc from them (wake). The loaded state must have the state
+// rebuilds the Doc from them (wake). The rebuilt Doc must have the state
 // vector the room kept; if not, the store lost or gained something behind
 // the room's back, and the room fails (its members reconnect, the next
 // one reloads). A load that fails closes only the connection that needed
@@ -103,10 +103,9 @@ func (r *room) restore() error {
 	}
 	ld := &restoring{done: make(chan struct{})}
 	r.restoring = ld
-	want := r.sv
 	r.mu.Unlock()
 
-	state, err := r.loadStored(want)
+	state, err := r.loadStored()
 
 	r.mu.Lock()
 	r.restoring = nil
@@ -116,10 +115,6 @@ func (r *room) restore() error {
 	r.mu.Unlock()
 	if err != nil {
 		r.log.Error("document unavailable: loading it back failed", "err", err)
-		var mismatch *stateMismatch
-		if errors.As(err, &mismatch) {
-			r.fail(err)
-		}
 		// Only the connection that needed the document is closed.
 		err = &closeError{code: closeInternalError, reason: reasonUnavailable, err: err}
 	}
@@ -128,17 +123,21 @@ func (r *room) restore() error {
 	return err
 }
 
-// stateMismatch is why a dormant room fails: the store returned a
-// document whose state vector differs from the one the room kept.
+// stateMismatch is why a room fails on waking: its document, loaded back
+// from the store, has a state vector other than the one the room kept
+// (the store lost something, or something else wrote to it).
 type stateMismatch struct{ got, want crdt.StateVector }
 
 func (e *stateMismatch) Error() string {
 	return fmt.Sprintf("the stored document has state vector %v, the room had %v", e.got, e.want)
 }
 
-// loadStored reads the document from the store and checks it holds
-// exactly what the room had (state vector want).
-func (r *room) loadStored(want []byte) (_ []byte, err error) {
+// loadStored reads the document from the store. Whether it holds exactly
+// what the room had is checked when the room wakes (wake): the live
+// document gives its state vector for free, while reading it from the
+// bytes (crdt.StateVectorFromUpdate) costs about as much as the load, on
+// every client of a join storm.
+func (r *room) loadStored() (_ []byte, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic loading: %v", p)
@@ -153,18 +152,6 @@ func (r *room) loadStored(want []byte) (_ []byte, err error) {
 	}
 	if len(state) == 0 {
 		state = emptyUpdate
-	}
-	gotSV, err := crdt.StateVectorFromUpdate(state)
-	if err != nil {
-		return nil, fmt.Errorf("%w: stored document: %w", errDocumentUnavailable, err)
-	}
-	got, err1 := crdt.DecodeStateVector(gotSV)
-	exp, err2 := crdt.DecodeStateVector(want)
-	if err1 != nil || err2 != nil {
-		return nil, fmt.Errorf("%w: state vectors: %v, %v", errDocumentUnavailable, err1, err2)
-	}
-	if !maps.Equal(got, exp) {
-		return nil, fmt.Errorf("%w: %w", errDocumentUnavailable, &stateMismatch{got: got, want: exp})
 	}
 	r.log.Debug("dormant document loaded", "bytes", len(state), "took", time.Since(start))
 	return state, nil
@@ -265,6 +252,17 @@ func (r *room) wake() error {
 	doc := crdt.NewDoc(crdt.Options{})
 	if err := doc.ApplyUpdate(state, nil); err != nil {
 		return fmt.Errorf("rebuilding a hibernated document: %w", err)
+	}
+	if r.sv != nil {
+		// The bytes came from the store if the room was dormant: they
+		// must be what the room had (an error fails the room).
+		want, err := crdt.DecodeStateVector(r.sv)
+		if err != nil {
+			return fmt.Errorf("rebuilding a hibernated document: %w", err)
+		}
+		if got := doc.StateVector(); !maps.Equal(got, want) {
+			return fmt.Errorf("%w: %w", errDocumentUnavailable, &stateMismatch{got: got, want: want})
+		}
 	}
 	doc.OnUpdate(r.onUpdate)
 	r.doc = doc
