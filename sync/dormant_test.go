@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"path/filepath"
@@ -283,5 +284,52 @@ func TestDormantRoomWithBolt(t *testing.T) {
 	}
 	if got := text.String(); got != want+"b" {
 		t.Errorf("stored %q, want %q", got, want+"b")
+	}
+}
+
+// loadOnlyStore hides LoadAppend: the store of a room that loads with
+// Load and frames the document itself (storage/bolt's path).
+type loadOnlyStore struct{ Store }
+
+// TestRestoredMessage: the sync step 2 message a dormant room caches when
+// it loads its document back is encodeSync's, byte for byte, whether the
+// store loads into the message's buffer or not, for an empty document, a
+// small one and one whose length takes a varuint of several bytes.
+func TestRestoredMessage(t *testing.T) {
+	for _, appendLoads := range []bool{true, false} {
+		for _, text := range []string{"", "short", strings.Repeat("twenty kilobytes ", 1200)} {
+			fs := newFaultStore()
+			var store Store = fs
+			if !appendLoads {
+				store = loadOnlyStore{fs}
+			}
+			h := newHarness(t, Options{Store: store, PingInterval: 40 * time.Millisecond, HibernateAfter: 60 * time.Millisecond})
+			h.store = fs
+			a := h.dial("doc")
+			if text != "" {
+				a.insert(text)
+				waitFor(t, "the edit to be stored", func() bool { return storedText(t, fs, "doc") == text })
+			}
+			waitFor(t, "the room", func() bool { return h.roomOf("doc") != nil })
+			r := h.roomOf("doc")
+			waitFor(t, "the room to go dormant", r.dormantNow)
+			waitText(t, text, h.dial("doc"))
+			waitFor(t, "the joiner's sync step 1 to load the document", func() bool { return !r.dormantNow() })
+
+			stored, err := fs.inner.Load(context.Background(), "doc")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stored == nil {
+				stored = emptyUpdate
+			}
+			r.mu.Lock()
+			msg, encoded := r.fullStep2, r.encoded
+			r.mu.Unlock()
+			if want := encodeSync(syncStep2, stored); !bytes.Equal(msg, want) || !bytes.Equal(encoded, stored) {
+				t.Errorf("LoadAppend %v, %d bytes of text: cached message %x…, want %x…", appendLoads, len(text), msg[:min(len(msg), 8)], want[:min(len(want), 8)])
+			}
+			h.shutdown()
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/quirehq/quire/crdt"
+	"github.com/quirehq/quire/crdt/lib0"
 )
 
 // Idle documents. A live crdt.Doc takes several times the memory of its
@@ -105,12 +106,12 @@ func (r *room) restore() error {
 	r.restoring = ld
 	r.mu.Unlock()
 
-	state, err := r.loadStored()
+	msg, n, err := r.loadStored()
 
 	r.mu.Lock()
 	r.restoring = nil
 	if err == nil && r.dormant() && !r.failed {
-		r.cache(state)
+		r.cacheMessage(msg, n)
 	}
 	r.mu.Unlock()
 	if err != nil {
@@ -132,12 +133,13 @@ func (e *stateMismatch) Error() string {
 	return fmt.Sprintf("the stored document has state vector %v, the room had %v", e.got, e.want)
 }
 
-// loadStored reads the document from the store. Whether it holds exactly
-// what the room had is checked when the room wakes (wake): the live
-// document gives its state vector for free, while reading it from the
-// bytes (crdt.StateVectorFromUpdate) costs about as much as the load, on
-// every client of a join storm.
-func (r *room) loadStored() (_ []byte, err error) {
+// loadStored reads the document from the store and returns it as the
+// sync step 2 message to cache, whose last n bytes are the document.
+// Whether it holds exactly what the room had is checked when the room
+// wakes (wake): the live document gives its state vector for free, while
+// reading it from the bytes (crdt.StateVectorFromUpdate) costs about as
+// much as the load, on every client of a join storm.
+func (r *room) loadStored() (msg []byte, n int, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic loading: %v", p)
@@ -146,24 +148,59 @@ func (r *room) loadStored() (_ []byte, err error) {
 	ctx, cancel := context.WithTimeout(r.srv.persistCtx, restoreTimeout)
 	defer cancel()
 	start := time.Now()
-	state, err := r.srv.store.Load(ctx, r.name)
+	if al, ok := r.srv.store.(appendLoader); ok {
+		// Loaded after room for the message's header, which is written
+		// in front of the document once its length is known.
+		msg, err = al.LoadAppend(ctx, r.name, make([]byte, step2Headroom))
+		if err == nil {
+			n = len(msg) - step2Headroom
+			header := step2Header(n)
+			msg = msg[step2Headroom-len(header):]
+			copy(msg, header)
+		}
+	} else {
+		var state []byte
+		if state, err = r.srv.store.Load(ctx, r.name); err == nil {
+			msg, n = encodeSync(syncStep2, state), len(state)
+		}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: loading: %w", errDocumentUnavailable, err)
+		return nil, 0, fmt.Errorf("%w: loading: %w", errDocumentUnavailable, err)
 	}
-	if len(state) == 0 {
-		state = emptyUpdate
+	if n == 0 { // nothing stored: the empty document
+		msg, n = encodeSync(syncStep2, emptyUpdate), len(emptyUpdate)
 	}
-	r.log.Debug("dormant document loaded", "bytes", len(state), "took", time.Since(start))
-	return state, nil
+	r.log.Debug("dormant document loaded", "bytes", n, "took", time.Since(start))
+	return msg, n, nil
+}
+
+// step2Headroom is room for the header of a sync step 2 message: two
+// one-byte message types and the payload's length, a varuint of at most 5
+// bytes (any document a store holds).
+const step2Headroom = 2 + 5
+
+// step2Header is the start of encodeSync(syncStep2, payload) for a payload
+// of n bytes.
+func step2Header(n int) []byte {
+	e := lib0.NewEncoder(step2Headroom)
+	e.WriteVarUint(messageSync)
+	e.WriteVarUint(syncStep2)
+	e.WriteVarUint(uint64(n))
+	return e.Bytes()
 }
 
 // cache keeps state, the document's encoded state, as the payload of its
 // sync step 2 message: one buffer for both. Called with mu held.
 func (r *room) cache(state []byte) {
-	msg := encodeSync(syncStep2, state)
-	n := len(msg)
+	r.cacheMessage(encodeSync(syncStep2, state), len(state))
+}
+
+// cacheMessage caches msg, a sync step 2 message whose last n bytes are
+// the document's encoded state. Called with mu held.
+func (r *room) cacheMessage(msg []byte, n int) {
+	end := len(msg)
 	r.fullStep2 = msg
-	r.encoded = msg[n-len(state) : n : n]
+	r.encoded = msg[end-n : end : end]
 	r.cachedAt = time.Now()
 }
 
