@@ -37,7 +37,17 @@ var dialer = &websocket.Dialer{
 	HandshakeTimeout: 30 * time.Second,
 	ReadBufferSize:   4096,
 	WriteBufferSize:  4096,
+	// Clients write a few small messages each: a buffer is theirs only
+	// while they write, not for the life of the connection.
+	WriteBufferPool: &gosync.Pool{},
 }
+
+// readBuffers holds the buffers messages are read into, shared by every
+// client: a client holds one only while it handles a message, so a storm
+// of clients each receiving a large sync step 2 grows a few buffers, not
+// one per client (which made the load generator's own page faults and
+// copying a large part of every join's measured time).
+var readBuffers = gosync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // docURL is where the client of doc connects: y-websocket names the
 // document in the path, Hocuspocus in its messages.
@@ -98,20 +108,19 @@ func (c *client) awaitStep2(ctx context.Context) ([]byte, error) {
 
 func (c *client) read() {
 	defer close(c.done)
-	var buf bytes.Buffer
 	for {
 		_, r, err := c.ws.NextReader()
 		if err != nil {
 			c.err = err
 			return
 		}
+		buf := readBuffers.Get().(*bytes.Buffer)
 		buf.Reset()
-		if _, err := buf.ReadFrom(r); err != nil {
-			c.err = err
-			return
+		if _, err = buf.ReadFrom(r); err == nil {
+			err = c.handle(buf.Bytes(), time.Now())
 		}
-		at := time.Now()
-		if err := c.handle(buf.Bytes(), at); err != nil {
+		readBuffers.Put(buf)
+		if err != nil {
 			c.err = err
 			c.ws.Close()
 			return

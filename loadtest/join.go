@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 )
 
@@ -100,6 +101,24 @@ func seedAll(ctx context.Context, cfg Config, f *fixtures, errs *errorCount) []*
 	return seeders
 }
 
+// pauseGC turns the load generator's garbage collector off until the
+// returned function is called, unless its heap reaches stormHeapLimit: a
+// collection during a storm would count, on the load generator's core, in
+// the times it measures. What a storm allocates is bounded by Clients
+// times the document, a few MB.
+func pauseGC() (restore func()) {
+	limit := debug.SetMemoryLimit(stormHeapLimit)
+	percent := debug.SetGCPercent(-1)
+	return func() {
+		debug.SetGCPercent(percent)
+		debug.SetMemoryLimit(limit)
+	}
+}
+
+// stormHeapLimit bounds the load generator's heap while its collector is
+// paused.
+const stormHeapLimit = 1 << 30
+
 // runJoin has Clients clients join Rooms rooms (client i joins room
 // i % Rooms) all at once, and times each until its sync step 2 holds the
 // room's document. With seed, the rooms are first given the document by
@@ -146,9 +165,11 @@ func runJoin(ctx context.Context, cfg Config, f *fixtures, r *Result, seed bool)
 		}
 		return nil
 	}
+	restoreGC := pauseGC()
 	clients, took := connectSynced(ctx, cfg.Clients, cfg.Clients, errs, check, func(i int) (*client, error) {
 		return dial(ctx, cfg.URL, cfg.Protocol, cfg.room(i%cfg.Rooms), awarenessID(cfg, i), nil)
 	})
+	restoreGC()
 	r.ConnectSec = time.Since(m.start).Seconds()
 	defer func() { closeAll(clients) }()
 	r.record(m.stop())

@@ -50,8 +50,11 @@
 //
 // Updates are broadcast in batches (broadcast.go): one merged message per
 // member per batch, after a window that grows while the room is busy. A
-// document idle for HibernateAfter is kept as its encoded state only
-// (hibernate.go) until the next update rebuilds it.
+// document idle for HibernateAfter drops its live crdt.Doc (hibernate.go);
+// once all its updates are stored the room keeps no copy at all, only the
+// state vector, and loads the document back from the store (outside the
+// room lock, once for every connection that needs it) before anyone syncs
+// against it; the next update rebuilds the live document.
 //
 // Each connection's messages are handled in order on its own goroutine
 // (melody's read loop); the first connection to a room loads the document

@@ -147,12 +147,11 @@ func FuzzHandleMessage(f *testing.F) {
 	c.room = r
 
 	state := func() []byte {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		if r.doc == nil { // hibernating: the bytes are the document
-			return bytes.Clone(r.encoded)
+		s, err := r.state()
+		if err != nil {
+			panic(err)
 		}
-		return r.doc.EncodeStateAsUpdate()
+		return s
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		before := state()

@@ -1,30 +1,51 @@
 package sync
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"runtime/debug"
 	"time"
 
 	"github.com/quirehq/quire/crdt"
+	"github.com/quirehq/quire/crdt/lib0"
 )
 
 // Idle documents. A live crdt.Doc takes several times the memory of its
 // encoded state (the bytes of Y.encodeStateAsUpdate): every item is a
 // struct with links. A room whose document saw no change for
-// Options.HibernateAfter keeps only the encoded state and drops the Doc;
-// it stays a room, with its members and awareness. While it hibernates,
-// a sync step 1 is answered from the bytes (crdt.DiffUpdate), and the
-// server's own step 1 sends their state vector; the next update rebuilds
-// the Doc from them first (wake). A document holding pending content
-// (waiting for missing dependencies) never hibernates: that content is
-// not in the encoded state.
+// Options.HibernateAfter drops the Doc (hibernates); it stays a room, with
+// its members and awareness. A document holding pending content (waiting
+// for missing dependencies) never hibernates: that content is in neither
+// the encoded state nor the store.
 //
-// The encoded state is also a cache for live rooms: a sync step 1 with an
-// empty state vector (a client that holds nothing yet, as every new tab)
-// is answered with it without encoding the document again, so that many
-// clients joining one document cost one encoding. Any change drops it.
+// A hibernating room whose every update is stored (its persistence queue
+// is empty: each Append has returned, so the update is durable) holds no
+// copy of the document at all, only its state vector (dormant): the store
+// has it. What needs the document's content loads it from the store on
+// demand (restore) into the cache below, outside the room's lock, one load
+// at a time, and before anyone is synced against it: a sync step 1 is
+// then answered from the bytes (crdt.DiffUpdate), and the next update
+// rebuilds the Doc from them (wake). The rebuilt Doc must have the state
+// vector the room kept; if not, the store lost or gained something behind
+// the room's back, and the room fails (its members reconnect, the next
+// one reloads). A load that fails closes only the connection that needed
+// it (1011), and the room stays dormant for the next attempt. A room that
+// hibernates with updates not yet stored keeps its encoded state until
+// they are. Joining (the server's sync step 1, awareness) needs only the
+// state vector, so it loads nothing.
 //
-// Invariant, under the room's mu: doc != nil or encoded != nil.
+// The cache: the sync step 2 message of the whole document, whose payload
+// (encoded) is the encoded state; one buffer serves both. A sync step 1
+// with an empty state vector (a client that holds nothing yet, as every
+// new tab) is answered with that message as is, so that many clients
+// joining one document cost one encoding (or one load). Any change drops
+// it; a cache unused for HibernateAfter is dropped once the room is
+// dormant-eligible.
+//
+// Invariant, under the room's mu: doc != nil, or encoded != nil, or the
+// room is dormant (sv != nil, nothing unsaved).
 
 // emptyStateVector is the state vector of a document with nothing in it:
 // zero clients.
@@ -38,17 +59,169 @@ var emptyStateVector = []byte{0}
 // all known needs the live document.
 var emptyUpdate = []byte{0, 0}
 
-// snapshot returns the document's encoded state, encoding it once per
-// change. Called with mu held.
-func (r *room) snapshot() []byte {
-	if r.encoded == nil {
-		r.encoded = r.doc.EncodeStateAsUpdate()
-	}
-	return r.encoded
+// restoreTimeout bounds one load of a dormant document from the store.
+const restoreTimeout = 30 * time.Second
+
+// restoring is a load of a dormant room's document under way; others
+// needing it wait for done and share err.
+type restoring struct {
+	done chan struct{}
+	err  error
 }
 
+// dormant reports whether the room holds no copy of its document. Called
+// with mu held.
+func (r *room) dormant() bool { return r.doc == nil && r.encoded == nil }
+
+// lockLoaded locks mu with the document in memory: live, or its encoded
+// state cached, loading it from the store first if the room is dormant.
+// On error mu is not held. A failed room is returned locked as it is.
+func (r *room) lockLoaded() error {
+	for {
+		r.mu.Lock()
+		if r.failed || !r.dormant() {
+			return nil
+		}
+		r.mu.Unlock()
+		if err := r.restore(); err != nil {
+			return err
+		}
+	}
+}
+
+// restore loads a dormant room's document from the store into the cache.
+// Concurrent callers share one load. Called without mu.
+func (r *room) restore() error {
+	r.mu.Lock()
+	if r.failed || !r.dormant() {
+		r.mu.Unlock()
+		return nil
+	}
+	if ld := r.restoring; ld != nil {
+		r.mu.Unlock()
+		<-ld.done
+		return ld.err
+	}
+	ld := &restoring{done: make(chan struct{})}
+	r.restoring = ld
+	r.mu.Unlock()
+
+	msg, n, err := r.loadStored()
+
+	r.mu.Lock()
+	r.restoring = nil
+	if err == nil && r.dormant() && !r.failed {
+		r.cacheMessage(msg, n)
+	}
+	r.mu.Unlock()
+	if err != nil {
+		r.log.Error("document unavailable: loading it back failed", "err", err)
+		// Only the connection that needed the document is closed.
+		err = &closeError{code: closeInternalError, reason: reasonUnavailable, err: err}
+	}
+	ld.err = err
+	close(ld.done)
+	return err
+}
+
+// stateMismatch is why a room fails on waking: its document, loaded back
+// from the store, has a state vector other than the one the room kept
+// (the store lost something, or something else wrote to it).
+type stateMismatch struct{ got, want crdt.StateVector }
+
+func (e *stateMismatch) Error() string {
+	return fmt.Sprintf("the stored document has state vector %v, the room had %v", e.got, e.want)
+}
+
+// loadStored reads the document from the store and returns it as the
+// sync step 2 message to cache, whose last n bytes are the document.
+// Whether it holds exactly what the room had is checked when the room
+// wakes (wake): the live document gives its state vector for free, while
+// reading it from the bytes (crdt.StateVectorFromUpdate) costs about as
+// much as the load, on every client of a join storm.
+func (r *room) loadStored() (msg []byte, n int, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic loading: %v", p)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(r.srv.persistCtx, restoreTimeout)
+	defer cancel()
+	start := time.Now()
+	if al, ok := r.srv.store.(appendLoader); ok {
+		// Loaded after room for the message's header, which is written
+		// in front of the document once its length is known.
+		msg, err = al.LoadAppend(ctx, r.name, make([]byte, step2Headroom))
+		if err == nil {
+			n = len(msg) - step2Headroom
+			header := step2Header(n)
+			msg = msg[step2Headroom-len(header):]
+			copy(msg, header)
+		}
+	} else {
+		var state []byte
+		if state, err = r.srv.store.Load(ctx, r.name); err == nil {
+			msg, n = encodeSync(syncStep2, state), len(state)
+		}
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: loading: %w", errDocumentUnavailable, err)
+	}
+	if n == 0 { // nothing stored: the empty document
+		msg, n = encodeSync(syncStep2, emptyUpdate), len(emptyUpdate)
+	}
+	r.log.Debug("dormant document loaded", "bytes", n, "took", time.Since(start))
+	return msg, n, nil
+}
+
+// step2Headroom is room for the header of a sync step 2 message: two
+// one-byte message types and the payload's length, a varuint of at most 5
+// bytes (any document a store holds).
+const step2Headroom = 2 + 5
+
+// step2Header is the start of encodeSync(syncStep2, payload) for a payload
+// of n bytes.
+func step2Header(n int) []byte {
+	e := lib0.NewEncoder(step2Headroom)
+	e.WriteVarUint(messageSync)
+	e.WriteVarUint(syncStep2)
+	e.WriteVarUint(uint64(n))
+	return e.Bytes()
+}
+
+// cache keeps state, the document's encoded state, as the payload of its
+// sync step 2 message: one buffer for both. Called with mu held.
+func (r *room) cache(state []byte) {
+	r.cacheMessage(encodeSync(syncStep2, state), len(state))
+}
+
+// cacheMessage caches msg, a sync step 2 message whose last n bytes are
+// the document's encoded state. Called with mu held.
+func (r *room) cacheMessage(msg []byte, n int) {
+	end := len(msg)
+	r.fullStep2 = msg
+	r.encoded = msg[end-n : end : end]
+	r.cachedAt = time.Now()
+}
+
+// snapshot returns the document's encoded state, encoding it once per
+// change. Called with mu held, the document in memory (lockLoaded).
+func (r *room) snapshot() ([]byte, error) {
+	if r.encoded == nil {
+		if r.doc == nil {
+			return nil, errDormant
+		}
+		r.cache(r.doc.EncodeStateAsUpdate())
+	}
+	return r.encoded, nil
+}
+
+// errDormant is returned when the document's content is needed under mu
+// while it is only in the store: a caller that did not lockLoaded.
+var errDormant = errors.New("sync: document not loaded")
+
 // stateVector returns the document's encoded state vector, once per
-// change. Called with mu held.
+// change. It needs no load: a dormant room keeps it. Called with mu held.
 func (r *room) stateVector() ([]byte, error) {
 	if r.sv != nil {
 		return r.sv, nil
@@ -56,6 +229,9 @@ func (r *room) stateVector() ([]byte, error) {
 	if r.doc != nil {
 		r.sv = r.doc.EncodeStateVector()
 		return r.sv, nil
+	}
+	if r.encoded == nil {
+		return nil, errDormant // not reached: a dormant room keeps sv
 	}
 	sv, err := crdt.StateVectorFromUpdate(r.encoded)
 	if err != nil {
@@ -66,24 +242,29 @@ func (r *room) stateVector() ([]byte, error) {
 }
 
 // step2 returns the sync step 2 message for a client with state vector
-// sv: what it lacks. The message for an empty sv is cached with the
-// encoded state. Called with mu held.
+// sv: what it lacks. The message for an empty sv is the cache. Called
+// with mu held, the document in memory (lockLoaded).
 func (r *room) step2(sv []byte) ([]byte, error) {
 	if len(sv) == len(emptyStateVector) && sv[0] == emptyStateVector[0] {
-		if r.fullStep2 == nil {
-			r.fullStep2 = encodeSync(syncStep2, r.snapshot())
+		if _, err := r.snapshot(); err != nil {
+			return nil, err
 		}
+		r.cachedAt = time.Now()
 		return r.fullStep2, nil
 	}
 	var diff []byte
 	var err error
 	if r.doc == nil {
-		diff, err = crdt.DiffUpdate(r.encoded, sv)
-	} else {
-		diff, err = r.doc.EncodeDiff(sv)
-	}
-	if err != nil {
-		return nil, err
+		state, err := r.snapshot()
+		if err != nil {
+			return nil, err
+		}
+		diff, err = crdt.DiffUpdate(state, sv)
+		if err != nil {
+			return nil, invalidPayload("malformed state vector", err)
+		}
+	} else if diff, err = r.doc.EncodeDiff(sv); err != nil {
+		return nil, invalidPayload("malformed state vector", err)
 	}
 	return encodeSync(syncStep2, diff), nil
 }
@@ -96,14 +277,29 @@ func (r *room) changed(now time.Time) {
 }
 
 // wake rebuilds the live document of a hibernating room. Called with mu
-// held.
+// held, the document in memory (lockLoaded).
 func (r *room) wake() error {
 	if r.doc != nil {
 		return nil
 	}
+	state, err := r.snapshot()
+	if err != nil {
+		return err
+	}
 	doc := crdt.NewDoc(crdt.Options{})
-	if err := doc.ApplyUpdate(r.encoded, nil); err != nil {
+	if err := doc.ApplyUpdate(state, nil); err != nil {
 		return fmt.Errorf("rebuilding a hibernated document: %w", err)
+	}
+	if r.sv != nil {
+		// The bytes came from the store if the room was dormant: they
+		// must be what the room had (an error fails the room).
+		want, err := crdt.DecodeStateVector(r.sv)
+		if err != nil {
+			return fmt.Errorf("rebuilding a hibernated document: %w", err)
+		}
+		if got := doc.StateVector(); !maps.Equal(got, want) {
+			return fmt.Errorf("%w: %w", errDocumentUnavailable, &stateMismatch{got: got, want: want})
+		}
 	}
 	doc.OnUpdate(r.onUpdate)
 	r.doc = doc
@@ -111,8 +307,9 @@ func (r *room) wake() error {
 }
 
 // hibernate drops the live document if it has not changed since before
-// cutoff, keeping its encoded state. It returns the size of that state if
-// it did, else 0.
+// cutoff, and the cached encoded state if it is all stored and was not
+// used since cutoff. It returns about how many bytes of encoded state it
+// dropped (the live document takes several times that), else 0.
 func (r *room) hibernate(cutoff time.Time) int {
 	select {
 	case <-r.ready: // the load has published doc (or failed)
@@ -121,13 +318,35 @@ func (r *room) hibernate(cutoff time.Time) int {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.doc == nil || r.failed || r.lastChange.After(cutoff) || r.doc.HasPending() {
+	if r.failed || r.lastChange.After(cutoff) {
 		return 0
 	}
-	n := len(r.snapshot())
-	r.doc = nil
-	r.fullStep2 = nil // a copy of encoded, rebuilt by the next client holding nothing
-	return n
+	stored := r.persisted == nil // nothing queued nor being stored
+	freed := 0
+	if r.doc != nil {
+		if r.doc.HasPending() {
+			return 0
+		}
+		if _, err := r.stateVector(); err != nil {
+			return 0
+		}
+		if !stored {
+			// Keep the bytes until the store has them.
+			if _, err := r.snapshot(); err != nil {
+				return 0
+			}
+		}
+		r.doc = nil
+		freed += int(r.size)
+	}
+	if stored && r.encoded != nil && !r.cachedAt.After(cutoff) {
+		if _, err := r.stateVector(); err != nil {
+			return freed
+		}
+		freed += len(r.encoded)
+		r.encoded, r.fullStep2 = nil, nil
+	}
+	return freed
 }
 
 // Returning memory to the operating system. The Go runtime collects

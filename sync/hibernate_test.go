@@ -86,6 +86,9 @@ func TestNoHibernationWithPendingContent(t *testing.T) {
 	a.write(syncMessage(syncUpdate, updates[1])) // "b" without "a": pending
 	waitFor(t, "the pending update", func() bool {
 		r := h.roomOf("doc")
+		if r == nil { // not joined yet
+			return false
+		}
 		select {
 		case <-r.ready: // the load has published doc
 		default:

@@ -283,7 +283,11 @@ func (r *room) checkSize(update []byte) error {
 	if max == 0 || r.size+r.pendingBytes+int64(len(update)) <= max {
 		return nil
 	}
-	r.size = int64(len(r.snapshot()))
+	state, err := r.snapshot()
+	if err != nil {
+		return err
+	}
+	r.size = int64(len(state))
 	if r.size+r.pendingBytes+int64(len(update)) <= max {
 		return nil
 	}

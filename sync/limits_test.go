@@ -92,7 +92,7 @@ func TestDocumentsInMemory(t *testing.T) {
 	h := newHarness(t, Options{UnloadDelay: time.Hour, Limits: Limits{Documents: 2}})
 	a := h.dial("a")
 	a.insert("text of a")
-	waitText(t, "text of a", a)
+	waitFor(t, "a to be loaded", func() bool { return h.members("a") == 1 })
 	b := h.dial("b")
 	waitFor(t, "b to be loaded", func() bool { return h.members("b") == 1 })
 	// Both in use: a third document is refused.

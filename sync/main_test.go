@@ -58,6 +58,16 @@ func (s *faultStore) Load(ctx context.Context, name string) ([]byte, error) {
 	return s.inner.Load(ctx, name)
 }
 
+// LoadAppend is Load appended to dst, so that rooms take the path of
+// stores that load into their message buffer (storage/memory's).
+func (s *faultStore) LoadAppend(ctx context.Context, name string, dst []byte) ([]byte, error) {
+	data, err := s.Load(ctx, name)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, data...), nil
+}
+
 func (s *faultStore) Append(ctx context.Context, name string, update []byte) error {
 	s.mu.Lock()
 	s.appends++

@@ -44,11 +44,16 @@ type room struct {
 	mu  gosync.Mutex
 	doc *crdt.Doc // nil while hibernating (hibernate.go)
 	// encoded and sv cache the document's encoded state and state vector
-	// until it changes; while it hibernates, encoded is the document.
+	// until it changes (hibernate.go); encoded is the payload of
+	// fullStep2, the sync step 2 message of the whole document, in one
+	// buffer. While the room hibernates, encoded is the document, or nil
+	// when the store has it all (dormant), loaded back by restoring.
 	encoded    []byte
 	sv         []byte
-	fullStep2  []byte    // the sync step 2 message of encoded, while live
-	lastChange time.Time // of the document, for hibernating
+	fullStep2  []byte
+	cachedAt   time.Time  // when encoded was last built, loaded or sent
+	restoring  *restoring // the load of a dormant document under way
+	lastChange time.Time  // of the document, for hibernating
 	members    map[*conn]struct{}
 	awareness  awarenessTable
 	failed     bool
@@ -192,16 +197,18 @@ func (r *room) broadcast(msg []byte, except *conn) {
 // changed (nothing if the update brought nothing new) to be stored. The
 // document is unchanged when the update is malformed.
 func (r *room) apply(c *conn, update []byte) error {
-	r.mu.Lock()
+	if bytes.Equal(update, emptyUpdate) {
+		return nil // nothing to apply (hibernate.go)
+	}
+	if err := r.lockLoaded(); err != nil {
+		return err
+	}
 	defer r.mu.Unlock()
 	if r.failed {
 		return nil
 	}
 	if err := r.checkSize(update); err != nil {
 		return err
-	}
-	if bytes.Equal(update, emptyUpdate) {
-		return nil // nothing to apply (hibernate.go)
 	}
 	if err := r.wake(); err != nil {
 		return err
@@ -223,17 +230,20 @@ func (r *room) apply(c *conn, update []byte) error {
 
 // answerStep1 sends c the sync step 2 for its state vector sv: everything
 // the client lacks (hibernate.go: from the cached encoded state for an
-// empty sv, or while the room hibernates). Update broadcasts, sent outside mu (broadcast.go), may
+// empty sv, or while the room hibernates, loading a dormant document
+// first). Update broadcasts, sent outside mu (broadcast.go), may
 // reach c before or after it; updates are idempotent, so either is right.
 func (r *room) answerStep1(c *conn, sv []byte) error {
-	r.mu.Lock()
+	if err := r.lockLoaded(); err != nil {
+		return err
+	}
 	defer r.mu.Unlock()
 	if r.failed {
 		return nil
 	}
 	msg, err := r.step2(sv)
 	if err != nil {
-		return invalidPayload("malformed state vector", err)
+		return err
 	}
 	c.send(msg)
 	return nil

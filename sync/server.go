@@ -102,9 +102,10 @@ type Options struct {
 	UnloadDelay time.Duration
 
 	// HibernateAfter is how long a document must go without a change
-	// before its room keeps it as encoded bytes only, dropping the live
-	// document until the next update (hibernate.go): an idle document
-	// then costs about its encoded size. Rooms are checked every
+	// before its room drops the live document until the next update
+	// (hibernate.go); once all its updates are stored the room keeps no
+	// copy of it, only its state vector, and loads it back from the
+	// store when a client needs its content. Rooms are checked every
 	// PingInterval/2. Zero: 10 s; negative: never.
 	HibernateAfter time.Duration
 

@@ -21,3 +21,11 @@ type Store interface {
 	// Flush returns once everything appended before the call is durable.
 	Flush(ctx context.Context) error
 }
+
+// appendLoader is a Store that can also load a document by appending it
+// to a caller's buffer (storage/memory does): a dormant room loads its
+// document straight into the sync step 2 message it caches (hibernate.go),
+// one copy instead of two.
+type appendLoader interface {
+	LoadAppend(ctx context.Context, name string, dst []byte) ([]byte, error)
+}

@@ -88,7 +88,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	dur(&t.broadcastWindow, "broadcast-window", "QUIRE_BROADCAST_WINDOW", time.Millisecond, "shortest time between a room's update broadcasts (updates within it are merged); negative: none")
 	dur(&t.maxBroadcastWindow, "max-broadcast-window", "QUIRE_MAX_BROADCAST_WINDOW", 8*time.Millisecond, "how far a busy room's broadcast window may grow")
 	dur(&t.unloadDelay, "unload-delay", "QUIRE_UNLOAD_DELAY", 30*time.Second, "how long a document without connections stays loaded")
-	dur(&t.hibernateAfter, "hibernate-after", "QUIRE_HIBERNATE_AFTER", 10*time.Second, "idle time after which a document is kept as encoded bytes only; negative: never")
+	dur(&t.hibernateAfter, "hibernate-after", "QUIRE_HIBERNATE_AFTER", 10*time.Second, "idle time after which a document is dropped from memory until needed (it is in the store); negative: never")
 	c.security.register(fs)
 }
 

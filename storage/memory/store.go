@@ -66,6 +66,14 @@ func (s *Store) lookup(name string, create bool) (*document, error) {
 // stored under name. It merges the document's log into its snapshot as it
 // goes, so that the next Load is a copy.
 func (s *Store) Load(ctx context.Context, name string) ([]byte, error) {
+	return s.LoadAppend(ctx, name, nil)
+}
+
+// LoadAppend appends document name, as Load returns it, to dst and returns
+// the extended slice (dst itself when nothing is stored). A caller that
+// frames the document, as package sync does in a sync step 2 message,
+// saves a copy of it.
+func (s *Store) LoadAppend(ctx context.Context, name string, dst []byte) ([]byte, error) {
 	if err := storage.CheckName(name); err != nil {
 		return nil, err
 	}
@@ -74,23 +82,28 @@ func (s *Store) Load(ctx context.Context, name string) ([]byte, error) {
 	}
 	d, err := s.lookup(name, false)
 	if d == nil || err != nil {
-		return nil, err
+		return dst, err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.deleted || (d.snapshot == nil && len(d.log) == 0) {
-		return nil, nil
+		return dst, nil
 	}
 	if err := s.compact(d); err != nil {
-		return nil, fmt.Errorf("storage/memory: load %q: %w", name, err)
+		return dst, fmt.Errorf("storage/memory: load %q: %w", name, err)
 	}
-	return slices.Clone(d.snapshot), nil
+	return append(dst, d.snapshot...), nil
 }
 
 // compact merges d's log into its snapshot. d.mu is held. On failure d is
 // left as it was.
 func (s *Store) compact(d *document) error {
 	if len(d.log) == 0 {
+		return nil
+	}
+	if d.snapshot == nil && len(d.log) == 1 {
+		// One update is its own merge: keep it, not a second copy.
+		d.snapshot, d.log, d.logBytes = d.log[0], nil, 0
 		return nil
 	}
 	parts := d.log

@@ -2,6 +2,7 @@ package memory_test
 
 import (
 	"errors"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -74,5 +75,32 @@ func TestLimitsAndClose(t *testing.T) {
 		if !errors.Is(err, storage.ErrClosed) {
 			t.Errorf("%s after Close = %v; want ErrClosed", what, err)
 		}
+	}
+}
+
+// TestOneUpdateIsKeptAsIs: a document stored as one update (a room's
+// whole state, appended once) is its own merge: the first Load copies it
+// out without merging it into a second copy that the store would keep.
+func TestOneUpdateIsKeptAsIs(t *testing.T) {
+	ctx := t.Context()
+	s := memory.New()
+	defer s.Close()
+	e := storetest.NewEditor(t, 1)
+	u := e.Append(t, strings.Repeat("twenty kilobytes ", 1200))
+	if err := s.Append(ctx, "doc", u); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	got, err := s.Load(ctx, "doc")
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, u) {
+		t.Fatal("Load returned something else than the one update stored")
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > uint64(len(u))*3/2 {
+		t.Errorf("the first Load of one update allocated %d bytes for an update of %d: more than the copy it returns", n, len(u))
 	}
 }
