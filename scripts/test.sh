@@ -28,6 +28,7 @@ fi
 npm run --silent build
 
 go vet ./...
+go vet -tags memdiag ./cmd/quire # the diagnostic build of scripts/bench/idle-breakdown.sh
 go test -race -count=1 ./...
 # The full trace replays are too slow under the race detector; without it
 # they check byte-identity with Yjs on every trace in seconds.
