@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"runtime/debug"
 	"time"
 
 	"github.com/quirehq/quire/crdt"
@@ -347,26 +346,4 @@ func (r *room) hibernate(cutoff time.Time) int {
 		r.encoded, r.fullStep2 = nil, nil
 	}
 	return freed
-}
-
-// Returning memory to the operating system. The Go runtime collects
-// garbage when the program allocates, and gives freed pages back to the
-// system slowly: a server whose documents just went idle allocates little,
-// so the live documents it dropped would stay in its resident memory for
-// minutes. After a sweep that let documents of at least releaseMinBytes
-// (encoded; live ones are several times larger) hibernate, the server
-// collects and returns the memory at once, at most every releaseEvery.
-const (
-	releaseMinBytes = 256 << 10
-	releaseEvery    = 30 * time.Second
-)
-
-// releaseMemory runs after a hibernation sweep that let documents of
-// slept encoded bytes hibernate. Called by the keep-alive loop only.
-func (s *Server) releaseMemory(now time.Time, slept int) {
-	if slept < releaseMinBytes || now.Sub(s.lastRelease) < releaseEvery {
-		return
-	}
-	s.lastRelease = now
-	debug.FreeOSMemory()
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	gosync "sync"
 	"sync/atomic"
@@ -148,7 +149,7 @@ type Server struct {
 	writeTimeout    time.Duration
 	unloadDelay     time.Duration
 	hibernate       time.Duration // 0: never
-	lastRelease     time.Time     // of memory to the system, by the keep-alive loop (hibernate.go)
+	memRelease      releaser      // of memory to the system (release.go)
 	broadcastWin    time.Duration // 0: none
 	maxBroadcastWin time.Duration // the longest a busy room's window grows
 	sendQueue       int           // messages waiting per connection, at most
@@ -246,6 +247,7 @@ func NewServer(opts Options) (*Server, error) {
 		perIP: make(map[string]int),
 	}
 	s.maxBroadcastWin = max(cmpOr(opts.MaxBroadcastWindow, defaultMaxBroadcastWin), s.broadcastWin)
+	s.memRelease = releaser{every: releaseEvery, surgeMin: surgeMinConns, settle: surgeSettle, free: debug.FreeOSMemory}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -361,7 +363,7 @@ func (s *Server) keepaliveLoop() {
 				slept += r.hibernate(now.Add(-s.hibernate))
 			}
 		}
-		s.releaseMemory(now, slept)
+		s.memRelease.afterSweep(now, slept)
 	}
 }
 
@@ -384,6 +386,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	s.cancel()
+	s.memRelease.stop()
 	defer s.persistCancel()
 
 	for _, c := range conns {

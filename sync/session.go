@@ -2,6 +2,7 @@ package sync
 
 import (
 	"errors"
+	"time"
 
 	"github.com/olahol/melody"
 )
@@ -99,5 +100,9 @@ func (s *Server) register(c *conn) error {
 		return errShuttingDown
 	}
 	s.conns[c] = struct{}{}
-	return s.admitIP(c)
+	if err := s.admitIP(c); err != nil {
+		return err
+	}
+	s.memRelease.arrived(time.Now())
+	return nil
 }
