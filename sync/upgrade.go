@@ -59,18 +59,24 @@ func (s *Server) configureUpgrader(u *websocket.Upgrader) {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, c *conn) {
 	upgraded := make(chan struct{})
 	c.upgraded = upgraded
-	go func() {
-		defer s.handlers.Done()
-		defer c.finish()
-		defer c.recoverServe()
-		err := s.m.HandleRequestWithKeys(w, r, map[string]any{connKey: c})
-		if err != nil {
-			// The upgrader has answered the request; onConnect never ran.
-			c.log.Debug("upgrade failed", "err", err)
-			c.upgradeDone()
-		}
-	}()
+	go s.serveConn(w, r, c)
 	<-upgraded
+}
+
+// serveConn runs c's melody session, on the goroutine that then reads
+// from it. It is a method rather than a closure on purpose: a parameter
+// is dead once the upgrade has used it, where a closure's captured w and
+// r would stay reachable for as long as the connection is open, and with
+// them net/http's request and response state.
+func (s *Server) serveConn(w http.ResponseWriter, r *http.Request, c *conn) {
+	defer s.handlers.Done()
+	defer c.finish()
+	defer c.recoverServe()
+	if err := s.m.HandleRequestWithKeys(w, r, map[string]any{connKey: c}); err != nil {
+		// The upgrader has answered the request; onConnect never ran.
+		c.log.Debug("upgrade failed", "err", err)
+		c.upgradeDone()
+	}
 }
 
 // upgradeDone lets the request's handler return: the connection no longer
