@@ -211,6 +211,9 @@ type decodeArena struct {
 
 // readID reads an ID.
 func (ar *decodeArena) readID(d *lib0.Decoder) (ID, error) {
+	if clock, ok := d.ReadVarUintAfterWord(ar.clientWord, len(ar.clientRaw)); ok {
+		return ID{Client: ar.client, Clock: clock}, nil
+	}
 	if d.SkipWord(ar.clientWord, len(ar.clientRaw)) {
 		clock, err := d.ReadVarUint()
 		return ID{Client: ar.client, Clock: clock}, err

@@ -168,6 +168,36 @@ func (d *Decoder) SkipWord(w uint64, n int) bool {
 	return true
 }
 
+// ReadVarUintAfterWord is SkipWord(w, n) followed by ReadVarUint, for the
+// common case where both fit in the next eight bytes: an ID whose client
+// is the one expected (the prefix) and whose clock takes at most 8-n
+// bytes. It reads both from one word and reports true; in every other
+// case (another prefix, a longer integer, fewer than eight bytes left) it
+// reads nothing and reports false, and the caller takes the two steps.
+func (d *Decoder) ReadVarUintAfterWord(w uint64, n int) (uint64, bool) {
+	if n < 1 || n > 7 || d.pos > len(d.buf)-8 {
+		return 0, false
+	}
+	x := binary.LittleEndian.Uint64(d.buf[d.pos:])
+	sh := 8 * uint(n)
+	if x&(1<<sh-1) != w {
+		return 0, false
+	}
+	y := x >> sh
+	// The integer ends at its first byte without the continuation bit,
+	// among the 8-n bytes left in the word (at most seven: 49 bits).
+	stop := ^y & 0x0080808080808080 & (1<<(64-sh) - 1)
+	if stop == 0 {
+		return 0, false
+	}
+	k := uint(bits.TrailingZeros64(stop)>>3) + 1
+	y &= 1<<(8*k) - 1
+	v := y&0x7f | y>>1&(0x7f<<7) | y>>2&(0x7f<<14) | y>>3&(0x7f<<21) |
+		y>>4&(0x7f<<28) | y>>5&(0x7f<<35) | y>>6&(0x7f<<42)
+	d.pos += n + int(k)
+	return v, true
+}
+
 // PrefixWord returns p (at most eight bytes) as the little-endian word
 // SkipWord compares with, and false for a longer or empty p.
 func PrefixWord(p []byte) (uint64, bool) {

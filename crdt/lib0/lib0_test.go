@@ -181,6 +181,52 @@ func TestSkipWord(t *testing.T) {
 	}
 }
 
+// ReadVarUintAfterWord answers as SkipWord followed by ReadVarUint
+// whenever it reports true, and reads nothing when it reports false; it
+// takes the common case (expected prefix, integer within the word) at
+// least. Randomized over prefixes of 1 to 9 bytes, integers of every
+// length, other prefixes, truncated and trailing input.
+func TestReadVarUintAfterWord(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	taken := 0
+	for range 200000 {
+		client := rng.Uint64N(1 << (1 + rng.IntN(53)))
+		raw := encVarUint(client)
+		w, _ := lib0.PrefixWord(raw)
+		in := encVarUint(client)
+		if rng.IntN(4) == 0 {
+			in = encVarUint(rng.Uint64N(1 << 53)) // another client
+		}
+		in = append(in, encVarUint(rng.Uint64N(1<<(1+rng.IntN(53))))...)
+		for range rng.IntN(10) {
+			in = append(in, byte(rng.Uint32()))
+		}
+		if rng.IntN(8) == 0 {
+			in = in[:rng.IntN(len(in)+1)]
+		}
+		d := lib0.NewDecoder(in)
+		got, ok := d.ReadVarUintAfterWord(w, len(raw))
+		if !ok {
+			if d.Pos() != 0 {
+				t.Fatalf("%x after %x: refused but read %d bytes", in, raw, d.Pos())
+			}
+			continue
+		}
+		taken++
+		ref := lib0.NewDecoder(in)
+		if !ref.SkipWord(w, len(raw)) {
+			t.Fatalf("%x after %x: took a prefix SkipWord refuses", in, raw)
+		}
+		want, err := ref.ReadVarUint()
+		if err != nil || got != want || d.Pos() != ref.Pos() {
+			t.Fatalf("%x after %x: got %d at %d, want %d at %d (%v)", in, raw, got, d.Pos(), want, ref.Pos(), err)
+		}
+	}
+	if taken < 50000 {
+		t.Fatalf("only %d of 200,000 inputs took the one-word path", taken)
+	}
+}
+
 func slicesClone(b []byte) []byte { return append([]byte(nil), b...) }
 
 func encVarUint(v uint64) []byte {
