@@ -361,6 +361,7 @@ func (d *Doc) applyDeleteSet(txn *Transaction, ds deleteSet) deleteSet {
 func (d *Doc) applyDeleteRanges(txn *Transaction, client uint64, rs []idRange, unapplied *deleteSet) {
 	s := d.store
 	state := s.state(client)
+	next := -1 // where the previous range's sweep stopped
 	for _, r := range rs {
 		clock, end := r.clock, r.clock+r.len
 		if clock >= state {
@@ -371,7 +372,7 @@ func (d *Doc) applyDeleteRanges(txn *Transaction, client uint64, rs []idRange, u
 			unapplied.add(client, state, end-state)
 		}
 		l := s.list(client)
-		i := findIndex(l, clock)
+		i := findIndexNear(l, clock, next)
 		st := l.at(i)
 		if !st.deleted() && st.id.Clock < clock {
 			right := st.split(txn, int(clock-st.id.Clock))
@@ -380,10 +381,10 @@ func (d *Doc) applyDeleteRanges(txn *Transaction, client uint64, rs []idRange, u
 		}
 		for i < l.len() {
 			st = l.at(i)
-			i++
 			if st.id.Clock >= end {
 				break
 			}
+			i++
 			if !st.deleted() {
 				if end < st.id.Clock+uint64(st.length) {
 					right := st.split(txn, int(end-st.id.Clock))
@@ -392,5 +393,6 @@ func (d *Doc) applyDeleteRanges(txn *Transaction, client uint64, rs []idRange, u
 				st.delete(txn)
 			}
 		}
+		next = i
 	}
 }

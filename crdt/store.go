@@ -322,6 +322,39 @@ func findIndex(l *structList, clock uint64) int {
 	return lo + base
 }
 
+// findIndexNear is findIndex for a sweep over sorted ranges: clock is
+// expected a few structs from index from (where the previous range ended,
+// or began when sweeping backwards), so the up to eight structs from
+// there are tried first, and only then the list searched.
+func findIndexNear(l *structList, clock uint64, from int) int {
+	n := l.len()
+	if from < 0 || from >= n {
+		return findIndex(l, clock)
+	}
+	if clock >= l.clockAt(from) {
+		for j := from; j < min(from+8, n); j++ {
+			st := l.at(j)
+			if clock < st.id.Clock {
+				break
+			}
+			if clock-st.id.Clock < uint64(st.length) {
+				return j
+			}
+		}
+	} else {
+		for j := from - 1; j >= max(from-8, 0); j-- {
+			st := l.at(j)
+			if clock >= st.id.Clock {
+				if clock-st.id.Clock < uint64(st.length) {
+					return j
+				}
+				break
+			}
+		}
+	}
+	return findIndex(l, clock)
+}
+
 // find returns the struct holding id, which must exist.
 func (s *structStore) find(id ID) *Item {
 	l := s.list(id.Client)

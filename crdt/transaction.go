@@ -402,10 +402,13 @@ func (d *Doc) gcDeleteSet(ds deleteSet, clients []uint64) {
 	for _, client := range clients {
 		ranges := ds[client]
 		l := s.list(client)
+		prev := -1 // where the previous (later) range began
 		for ri := len(ranges) - 1; ri >= 0; ri-- {
 			r := ranges[ri]
 			end := r.clock + r.len
-			for si := findIndex(l, r.clock); si >= 0 && si < l.len(); si++ {
+			first := findIndexNear(l, r.clock, prev)
+			prev = first
+			for si := first; si >= 0 && si < l.len(); si++ {
 				st := l.at(si)
 				if st.id.Clock >= end {
 					break

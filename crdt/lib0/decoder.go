@@ -179,21 +179,23 @@ func (d *Decoder) ReadVarUintAfterWord(w uint64, n int) (uint64, bool) {
 		return 0, false
 	}
 	x := binary.LittleEndian.Uint64(d.buf[d.pos:])
-	sh := 8 * uint(n)
+	sh := 8 * uint(n) & 63 // (masked shifts compile without range checks)
 	if x&(1<<sh-1) != w {
 		return 0, false
 	}
 	y := x >> sh
 	// The integer ends at its first byte without the continuation bit,
 	// among the 8-n bytes left in the word (at most seven: 49 bits).
-	stop := ^y & 0x0080808080808080 & (1<<(64-sh) - 1)
+	stop := ^y & 0x0080808080808080 & (1<<((64-sh)&63) - 1)
 	if stop == 0 {
 		return 0, false
 	}
 	k := uint(bits.TrailingZeros64(stop)>>3) + 1
-	y &= 1<<(8*k) - 1
-	v := y&0x7f | y>>1&(0x7f<<7) | y>>2&(0x7f<<14) | y>>3&(0x7f<<21) |
-		y>>4&(0x7f<<28) | y>>5&(0x7f<<35) | y>>6&(0x7f<<42)
+	y &= 1<<(8*k&63) - 1
+	v := y&0x7f | y>>1&(0x7f<<7) | y>>2&(0x7f<<14)
+	if k > 3 {
+		v |= y>>3&(0x7f<<21) | y>>4&(0x7f<<28) | y>>5&(0x7f<<35) | y>>6&(0x7f<<42)
+	}
 	d.pos += n + int(k)
 	return v, true
 }
