@@ -144,6 +144,7 @@ func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, slab []I
 		return 0, nil, err
 	}
 	ar.clientWord, _ = lib0.PrefixWord(ar.clientRaw)
+	ar.clientPrefix = lib0.NewWordPrefix(ar.clientRaw)
 	ar.client = client
 	clock, err := d.ReadVarUint()
 	if err != nil {
@@ -205,13 +206,15 @@ type decodeArena struct {
 	// is cheaper than decoding a five-byte integer.
 	client    uint64
 	clientRaw []byte
-	// clientWord is clientRaw as a word for Decoder.SkipWord.
-	clientWord uint64
+	// clientWord is clientRaw as a word for Decoder.SkipWord,
+	// clientPrefix prepared for Decoder.ReadVarUintAfter.
+	clientWord   uint64
+	clientPrefix lib0.WordPrefix
 }
 
 // readID reads an ID.
 func (ar *decodeArena) readID(d *lib0.Decoder) (ID, error) {
-	if clock, ok := d.ReadVarUintAfterWord(ar.clientWord, len(ar.clientRaw)); ok {
+	if clock, ok := d.ReadVarUintAfter(&ar.clientPrefix); ok {
 		return ID{Client: ar.client, Clock: clock}, nil
 	}
 	if d.SkipWord(ar.clientWord, len(ar.clientRaw)) {

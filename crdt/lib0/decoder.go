@@ -168,25 +168,52 @@ func (d *Decoder) SkipWord(w uint64, n int) bool {
 	return true
 }
 
-// ReadVarUintAfterWord is SkipWord(w, n) followed by ReadVarUint, for the
-// common case where both fit in the next eight bytes: an ID whose client
-// is the one expected (the prefix) and whose clock takes at most 8-n
-// bytes. It reads both from one word and reports true; in every other
-// case (another prefix, a longer integer, fewer than eight bytes left) it
-// reads nothing and reports false, and the caller takes the two steps.
-func (d *Decoder) ReadVarUintAfterWord(w uint64, n int) (uint64, bool) {
-	if n < 1 || n > 7 || d.pos > len(d.buf)-8 {
+// WordPrefix is a prefix of one to seven bytes (the encoding of an
+// expected integer, such as the client of the IDs being decoded) prepared
+// for ReadVarUintAfter: the word, its mask and the continuation bits of the
+// bytes that can follow it in a word, computed once instead of at every
+// read. The zero WordPrefix matches nothing.
+type WordPrefix struct {
+	word, mask, stops uint64
+	n                 int
+	shift             uint
+}
+
+// NewWordPrefix prepares p; a prefix of no or more than seven bytes gives
+// the zero WordPrefix.
+func NewWordPrefix(p []byte) WordPrefix {
+	w, ok := PrefixWord(p)
+	if !ok || len(p) > 7 {
+		return WordPrefix{}
+	}
+	sh := 8 * uint(len(p))
+	return WordPrefix{
+		word:  w,
+		mask:  1<<sh - 1,
+		stops: 0x0080808080808080 & (1<<(64-sh) - 1),
+		n:     len(p),
+		shift: sh,
+	}
+}
+
+// ReadVarUintAfter is SkipWord of the prefix followed by ReadVarUint, for
+// the common case where both fit in the next eight bytes: an ID whose
+// client is the one expected and whose clock takes at most 8-n bytes. It
+// reads both from one word and reports true; in every other case (another
+// prefix, a longer integer, fewer than eight bytes left) it reads nothing
+// and reports false, and the caller takes the two steps.
+func (d *Decoder) ReadVarUintAfter(p *WordPrefix) (uint64, bool) {
+	if d.pos > len(d.buf)-8 || p.n == 0 {
 		return 0, false
 	}
 	x := binary.LittleEndian.Uint64(d.buf[d.pos:])
-	sh := 8 * uint(n) & 63 // (masked shifts compile without range checks)
-	if x&(1<<sh-1) != w {
+	if x&p.mask != p.word {
 		return 0, false
 	}
-	y := x >> sh
+	y := x >> (p.shift & 63) // (masked: no range check compiled)
 	// The integer ends at its first byte without the continuation bit,
 	// among the 8-n bytes left in the word (at most seven: 49 bits).
-	stop := ^y & 0x0080808080808080 & (1<<((64-sh)&63) - 1)
+	stop := ^y & p.stops
 	if stop == 0 {
 		return 0, false
 	}
@@ -196,7 +223,7 @@ func (d *Decoder) ReadVarUintAfterWord(w uint64, n int) (uint64, bool) {
 	if k > 3 {
 		v |= y>>3&(0x7f<<21) | y>>4&(0x7f<<28) | y>>5&(0x7f<<35) | y>>6&(0x7f<<42)
 	}
-	d.pos += n + int(k)
+	d.pos += p.n + int(k)
 	return v, true
 }
 

@@ -181,18 +181,19 @@ func TestSkipWord(t *testing.T) {
 	}
 }
 
-// ReadVarUintAfterWord answers as SkipWord followed by ReadVarUint
+// ReadVarUintAfter answers as SkipWord followed by ReadVarUint
 // whenever it reports true, and reads nothing when it reports false; it
 // takes the common case (expected prefix, integer within the word) at
 // least. Randomized over prefixes of 1 to 9 bytes, integers of every
 // length, other prefixes, truncated and trailing input.
-func TestReadVarUintAfterWord(t *testing.T) {
+func TestReadVarUintAfter(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	taken := 0
 	for range 200000 {
 		client := rng.Uint64N(1 << (1 + rng.IntN(53)))
 		raw := encVarUint(client)
 		w, _ := lib0.PrefixWord(raw)
+		prefix := lib0.NewWordPrefix(raw)
 		in := encVarUint(client)
 		if rng.IntN(4) == 0 {
 			in = encVarUint(rng.Uint64N(1 << 53)) // another client
@@ -205,7 +206,7 @@ func TestReadVarUintAfterWord(t *testing.T) {
 			in = in[:rng.IntN(len(in)+1)]
 		}
 		d := lib0.NewDecoder(in)
-		got, ok := d.ReadVarUintAfterWord(w, len(raw))
+		got, ok := d.ReadVarUintAfter(&prefix)
 		if !ok {
 			if d.Pos() != 0 {
 				t.Fatalf("%x after %x: refused but read %d bytes", in, raw, d.Pos())
