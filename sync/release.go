@@ -79,14 +79,8 @@ func (r *releaser) arrived(now time.Time) {
 // otherwise it waits for whichever comes later.
 func (r *releaser) settled() {
 	r.mu.Lock()
-	if r.stopped {
-		r.timer = nil
-		r.mu.Unlock()
-		r.inFlight.Done()
-		return
-	}
-	if r.arrivals < r.surgeMin {
-		// A sweep's release came first and covered the surge.
+	if r.stopped || r.arrivals < r.surgeMin {
+		// Stopped, or a sweep's release came first and covered the surge.
 		r.timer = nil
 		r.mu.Unlock()
 		r.inFlight.Done()
