@@ -140,11 +140,11 @@ func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, slab []I
 		return 0, nil, err
 	}
 	var ar decodeArena
-	if client, ar.clientRaw, err = d.ReadVarUintBytes(); err != nil {
+	var clientRaw []byte
+	if client, clientRaw, err = d.ReadVarUintBytes(); err != nil {
 		return 0, nil, err
 	}
-	ar.clientWord, _ = lib0.PrefixWord(ar.clientRaw)
-	ar.clientPrefix = lib0.NewWordPrefix(ar.clientRaw)
+	ar.clientPrefix = lib0.NewWordPrefix(clientRaw)
 	ar.client = client
 	clock, err := d.ReadVarUint()
 	if err != nil {
@@ -201,14 +201,10 @@ type decodeArena struct {
 	bytes []byte
 	// single is set when only one struct is read: no chunks then.
 	single bool
-	// client is the client of the block being read, clientRaw its
+	// client is the client of the block being read, clientPrefix its
 	// encoding: most IDs in a block name that client, and comparing bytes
 	// is cheaper than decoding a five-byte integer.
-	client    uint64
-	clientRaw []byte
-	// clientWord is clientRaw as a word for Decoder.SkipWord,
-	// clientPrefix prepared for Decoder.ReadVarUintAfter.
-	clientWord   uint64
+	client       uint64
 	clientPrefix lib0.WordPrefix
 }
 
@@ -217,7 +213,7 @@ func (ar *decodeArena) readID(d *lib0.Decoder) (ID, error) {
 	if clock, ok := d.ReadVarUintAfter(&ar.clientPrefix); ok {
 		return ID{Client: ar.client, Clock: clock}, nil
 	}
-	if d.SkipWord(ar.clientWord, len(ar.clientRaw)) {
+	if d.SkipWordPrefix(&ar.clientPrefix) {
 		clock, err := d.ReadVarUint()
 		return ID{Client: ar.client, Clock: clock}, err
 	}

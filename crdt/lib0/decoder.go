@@ -168,25 +168,25 @@ func (d *Decoder) SkipWord(w uint64, n int) bool {
 	return true
 }
 
-// WordPrefix is a prefix of one to seven bytes (the encoding of an
+// WordPrefix is a prefix of one to eight bytes (the encoding of an
 // expected integer, such as the client of the IDs being decoded) prepared
-// for ReadVarUintAfter: the word, its mask and the continuation bits of the
-// bytes that can follow it in a word, computed once instead of at every
-// read. The zero WordPrefix matches nothing.
+// for ReadVarUintAfter and SkipWordPrefix: the word, its mask and the
+// continuation bits of the bytes that can follow it in a word, computed
+// once instead of at every read. The zero WordPrefix matches nothing.
 type WordPrefix struct {
 	word, mask, stops uint64
 	n                 int
 	shift             uint
 }
 
-// NewWordPrefix prepares p; a prefix of no or more than seven bytes gives
+// NewWordPrefix prepares p; a prefix of no or more than eight bytes gives
 // the zero WordPrefix.
 func NewWordPrefix(p []byte) WordPrefix {
 	w, ok := PrefixWord(p)
-	if !ok || len(p) > 7 {
+	if !ok {
 		return WordPrefix{}
 	}
-	sh := 8 * uint(len(p))
+	sh := 8 * uint(len(p)) // 64 for eight bytes: all-ones mask, no stops
 	return WordPrefix{
 		word:  w,
 		mask:  1<<sh - 1,
@@ -196,7 +196,10 @@ func NewWordPrefix(p []byte) WordPrefix {
 	}
 }
 
-// ReadVarUintAfter is SkipWord of the prefix followed by ReadVarUint, for
+// SkipWordPrefix is SkipWord for a prepared prefix.
+func (d *Decoder) SkipWordPrefix(p *WordPrefix) bool { return d.SkipWord(p.word, p.n) }
+
+// ReadVarUintAfter is SkipWordPrefix followed by ReadVarUint, for
 // the common case where both fit in the next eight bytes: an ID whose
 // client is the one expected and whose clock takes at most 8-n bytes. It
 // reads both from one word and reports true; in every other case (another

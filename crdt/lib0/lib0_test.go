@@ -184,7 +184,8 @@ func TestSkipWord(t *testing.T) {
 // ReadVarUintAfter answers as SkipWord followed by ReadVarUint
 // whenever it reports true, and reads nothing when it reports false; it
 // takes the common case (expected prefix, integer within the word) at
-// least. Randomized over prefixes of 1 to 9 bytes, integers of every
+// least; SkipWordPrefix answers as SkipWord. Randomized over prefixes of 1
+// to 8 bytes, integers of every
 // length, other prefixes, truncated and trailing input.
 func TestReadVarUintAfter(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
@@ -204,6 +205,9 @@ func TestReadVarUintAfter(t *testing.T) {
 		}
 		if rng.IntN(8) == 0 {
 			in = in[:rng.IntN(len(in)+1)]
+		}
+		if a, b := lib0.NewDecoder(in).SkipWordPrefix(&prefix), lib0.NewDecoder(in).SkipWord(w, len(raw)); a != b {
+			t.Fatalf("%x after %x: SkipWordPrefix %v, SkipWord %v", in, raw, a, b)
 		}
 		d := lib0.NewDecoder(in)
 		got, ok := d.ReadVarUintAfter(&prefix)
