@@ -40,12 +40,13 @@
 //
 // One room per document (room.go), in the Server's own index. A room's
 // crdt.Doc, members and awareness are guarded by the room's mutex, and
-// messages are queued to members only under it, directly on each member's
-// melody session (never melody's broadcast, which scans every session of
-// every room). Queuing never blocks: each connection keeps the messages
-// waiting for its writer in a queue of its own (sendqueue.go; melody's
-// channel holds one), and a member whose queue is over SendQueue messages
-// or SendQueueBytes bytes is disconnected as a slow consumer. The Store is
+// messages are queued to members only under it, to each member's own
+// send queue (never melody's broadcast, which scans every session of
+// every room). Queuing never blocks: a connection's messages wait in its
+// queue for a writer goroutine that runs while there is something to
+// write (sendqueue.go; melody's own writer is left idle), and a member
+// whose queue is over SendQueue messages or SendQueueBytes bytes is
+// disconnected as a slow consumer. The Store is
 // called without any room lock held.
 //
 // Updates are broadcast in batches (broadcast.go): one merged message per
@@ -77,7 +78,8 @@
 //
 // # Liveness
 //
-// Melody pings every PingInterval and drops clients whose pongs stop. But
+// The server pings every connection every PingInterval (through its send
+// queue), and melody drops clients whose pongs stop. But
 // y-websocket cannot see pongs and closes a socket that received no message
 // for 30 s, so members that were sent nothing for a while get a no-op
 // message (an empty awareness update; see keepaliveMessage).

@@ -157,14 +157,14 @@ func TestNewServerOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := s.m.Config
-	if c.MaxMessageSize != 32<<20 || c.MessageBufferSize != melodySlots || c.PingPeriod != 10*time.Second || c.WriteWait != 10*time.Second || s.unloadDelay != 30*time.Second {
+	if c.MaxMessageSize != 32<<20 || c.MessageBufferSize != melodySlots || s.pingInterval != 10*time.Second || c.PingPeriod != noMelodyPings || s.writeTimeout != 10*time.Second || s.unloadDelay != 30*time.Second {
 		t.Errorf("defaults: %+v, unload %v", c, s.unloadDelay)
 	}
 	if s.sendQueue != 512 || s.sendQueueBytes != 16<<20 {
 		t.Errorf("send queue defaults: %d messages, %d bytes", s.sendQueue, s.sendQueueBytes)
 	}
-	if c.PongWait <= c.PingPeriod {
-		t.Errorf("PongWait %v not above PingPeriod %v", c.PongWait, c.PingPeriod)
+	if c.PongWait <= 2*s.pingInterval {
+		t.Errorf("PongWait %v leaves no room for a late pong after a ping every %v", c.PongWait, s.pingInterval)
 	}
 	if err := s.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)

@@ -2,31 +2,50 @@ package sync
 
 import (
 	gosync "sync"
+	"time"
 
-	"github.com/olahol/melody"
+	"github.com/gorilla/websocket"
 )
 
-// Sending to a client. Melody gives every session a channel of
-// Config.MessageBufferSize envelopes (48 bytes each), allocated at the
-// upgrade and held for the connection's whole life: a queue deep enough for
-// a busy room (512) cost 24 KB per connection, most of what an idle
-// connection held. So melody's channel holds one message (melodySlots),
-// and each conn keeps the messages waiting behind it in a queue of its
-// own that holds nothing while empty and is bounded in messages
-// (Options.SendQueue) and bytes (Options.SendQueueBytes). The session's
-// writer hands melody the next message once it has written the previous
-// one (onSent, melody's sent-message handler), so the order is kept and at
-// most one message of a connection is in melody's hands at a time.
+// Sending to a client. A conn's messages wait in a queue of its own,
+// bounded in messages (Options.SendQueue) and bytes
+// (Options.SendQueueBytes), and holding nothing while empty. A writer
+// goroutine drains it: started by the send that finds the queue idle, it
+// writes the waiting messages in order on the gorilla connection and ends
+// once the queue is empty. So one writer at most runs per conn (gorilla
+// allows one), the order is kept, and an idle connection has no writer.
+//
+// Why not melody's writer: melody gives every session a writer goroutine
+// that lives as long as the connection. Writing a message through it
+// (melody's write loop, then gorilla's and the socket's calls) goes deeper
+// than a goroutine's first 2 KB stack, so after its first message every
+// writer holds a 4 KB stack for the rest of the connection's life: a
+// stack shrinks only while less than a quarter of it is in use, and a
+// writer parked in melody's select uses more. A writer started for a
+// burst runs the same calls from a shallow frame, fits in 2 KB, and
+// leaves nothing behind when it ends. Melody's writer still runs, parked
+// and never grown: the server never hands it a message, and its pings are
+// off (Server.pingAll sends them through this queue instead, so that they
+// too are written by the one writer gorilla allows). Close frames go out
+// with gorilla's WriteControl (conn.close), which may run alongside.
 
-// melodySlots is melody's per-session channel size: one message being
-// written; the rest wait in the conn's sendQueue.
-const melodySlots = 1
+// melodySlots is melody's per-session channel size: none, as the server
+// hands melody no message.
+const melodySlots = 0
+
+// noMelodyPings is melody's ping period: in effect never, as pings go
+// through the send queue (see above).
+const noMelodyPings = 1 << 62
+
+// pingMarker stands in the queue for a WebSocket ping: the writer sends a
+// ping frame where it finds this slice (by identity, not content).
+var pingMarker = []byte{0}
 
 // sendQueue holds the messages waiting for a connection's writer.
 type sendQueue struct {
 	mu gosync.Mutex
-	// busy records that a message is in melody's channel or being
-	// written: the next one waits here.
+	// busy records that a writer is running (or has failed, when the
+	// connection is over): the next message waits here.
 	busy    bool
 	waiting [][]byte // in order; nil when empty, so an idle conn holds no array
 	bytes   int      // the sum of len(waiting[i])
@@ -40,12 +59,26 @@ func (c *conn) send(msg []byte) {
 		return
 	}
 	c.sent.Store(true)
+	c.enqueue(msg)
+}
+
+// ping queues a WebSocket ping, whose pong extends the connection's read
+// deadline (melody's pong handler). Unlike send it does not count as
+// traffic for the keep-alive: y-websocket does not see pings.
+func (c *conn) ping() {
+	if c.closing.Load() {
+		return
+	}
+	c.enqueue(pingMarker)
+}
+
+func (c *conn) enqueue(msg []byte) {
 	q := &c.out
 	q.mu.Lock()
 	if !q.busy {
 		q.busy = true
 		q.mu.Unlock()
-		c.handOver(msg)
+		c.startWriter(msg)
 		return
 	}
 	// The message that would go over the bound is refused, not the one
@@ -63,38 +96,78 @@ func (c *conn) send(msg []byte) {
 	q.mu.Unlock()
 }
 
-// handOver gives msg to melody's writer. Only one goroutine at a time
-// calls it for a conn: the one that set busy, or the writer in onSent.
-func (c *conn) handOver(msg []byte) {
-	_ = c.sess.WriteBinary(msg) // only fails once the session is closed
-}
-
-// onSent runs on a session's writer after each message it wrote: it hands
-// over the next waiting message, if any.
-func (s *Server) onSent(sess *melody.Session, _ []byte) {
-	c := s.connOf(sess)
-	if c == nil {
-		return // the session has ended: nothing more goes out
-	}
-	q := &c.out
-	q.mu.Lock()
-	if len(q.waiting) == 0 || c.closing.Load() {
-		// A closing connection's close frame goes out directly (conn.close):
-		// what waits no longer matters.
-		q.busy = false
-		q.waiting, q.bytes = nil, 0
-		q.mu.Unlock()
+// startWriter starts the goroutine that writes first and then whatever
+// queues behind it. The connection's goroutine waits for it (finish); once
+// that has begun, nothing more goes out, and busy stays set.
+func (c *conn) startWriter(first []byte) {
+	c.mu.Lock()
+	if c.done {
+		c.mu.Unlock()
 		return
 	}
-	next := q.waiting[0]
+	c.closers.Add(1)
+	c.mu.Unlock()
+	go c.write(first)
+}
+
+// write is a connection's writer: it writes msg and then each message
+// that queued meanwhile, and ends when the queue is empty. A failed write
+// ends the connection (the socket is closed, which ends melody's reader
+// and so the session); busy then stays set and the queue is dropped.
+func (c *conn) write(msg []byte) {
+	defer c.closers.Done()
+	ws := c.sess.WebsocketConnection()
+	for msg != nil {
+		var err error
+		deadline := time.Now().Add(c.srv.writeTimeout)
+		if len(msg) == 1 && &msg[0] == &pingMarker[0] {
+			err = ws.WriteControl(websocket.PingMessage, nil, deadline)
+		} else {
+			ws.SetWriteDeadline(deadline)
+			err = ws.WriteMessage(websocket.BinaryMessage, msg)
+		}
+		if err != nil {
+			c.writeFailed(err)
+			return
+		}
+		msg = c.out.next(c)
+	}
+}
+
+// next takes the message after the one just written; nil (and busy
+// cleared) once none waits, or when the connection is closing: a closing
+// connection's close frame goes out directly (conn.close), and what waits
+// no longer matters.
+func (q *sendQueue) next(c *conn) []byte {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.waiting) == 0 || c.closing.Load() {
+		q.busy = false
+		q.waiting, q.bytes = nil, 0
+		return nil
+	}
+	msg := q.waiting[0]
 	q.waiting[0] = nil
 	q.waiting = q.waiting[1:]
 	if len(q.waiting) == 0 {
 		q.waiting = nil
 	}
-	q.bytes -= len(next)
-	q.mu.Unlock()
-	c.handOver(next)
+	q.bytes -= len(msg)
+	return msg
+}
+
+// writeFailed ends a connection whose socket refused a write (the peer
+// is gone, or did not read for WriteTimeout), unless a close is already
+// under way. The queue stays busy, so no new writer starts.
+func (c *conn) writeFailed(err error) {
+	c.out.mu.Lock()
+	c.out.waiting, c.out.bytes = nil, 0
+	c.out.mu.Unlock()
+	if c.closing.Load() {
+		return // a close is under way (conn.close), and ends the socket in time
+	}
+	c.log.Debug("write failed", "err", err)
+	c.abort()
 }
 
 // dropSlowConsumer closes c, whose client does not read what it is sent

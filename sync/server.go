@@ -261,7 +261,7 @@ func NewServer(opts Options) (*Server, error) {
 	m.Config.MaxMessageSize = maxMessage
 	m.Config.MessageBufferSize = melodySlots
 	m.Config.WriteWait = s.writeTimeout
-	m.Config.PingPeriod = ping
+	m.Config.PingPeriod = noMelodyPings // keepaliveLoop pings (sendqueue.go)
 	// A pong may queue behind a ping that waited for a slow write.
 	m.Config.PongWait = 2*ping + s.writeTimeout
 	// ServeHTTP has checked the origin with the server's own policy.
@@ -270,7 +270,6 @@ func NewServer(opts Options) (*Server, error) {
 	m.HandleConnect(s.onConnect)
 	m.HandleDisconnect(s.onDisconnect)
 	m.HandleMessageBinary(s.onBinary)
-	m.HandleSentMessageBinary(s.onSent)
 	m.HandleMessage(s.onText)
 	m.HandleError(s.onError)
 	s.m = m
@@ -339,18 +338,21 @@ func (s *Server) enter() bool {
 	return true
 }
 
-// keepaliveLoop sends idle members a keep-alive message (see
-// keepaliveMessage and room.keepalive) and lets idle documents hibernate
-// (hibernate.go).
+// keepaliveLoop pings every connection, sends idle members a keep-alive
+// message (see keepaliveMessage and room.keepalive) and lets idle
+// documents hibernate (hibernate.go).
 func (s *Server) keepaliveLoop() {
 	defer s.bg.Done()
 	t := time.NewTicker(max(s.pingInterval/2, time.Millisecond))
 	defer t.Stop()
-	for {
+	for tick := 0; ; tick++ {
 		select {
 		case <-s.ctx.Done():
 			return
 		case <-t.C:
+		}
+		if tick%2 == 1 {
+			s.pingAll()
 		}
 		s.mu.Lock()
 		rooms := slices.Collect(maps.Values(s.rooms))
@@ -364,6 +366,18 @@ func (s *Server) keepaliveLoop() {
 			}
 		}
 		s.memRelease.afterSweep(now, slept)
+	}
+}
+
+// pingAll queues a WebSocket ping for every connection; the pong extends
+// the connection's read deadline (melody's pong handler), and one that
+// stops answering is dropped once it passes. Called every PingInterval.
+func (s *Server) pingAll() {
+	s.mu.Lock()
+	conns := slices.Collect(maps.Keys(s.conns))
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.ping()
 	}
 }
 

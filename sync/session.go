@@ -9,8 +9,9 @@ import (
 
 // The melody handlers: melody calls them on the goroutine that serves the
 // session, in order: onConnect, then the message handlers, then
-// onDisconnect. onError may also be called from the session's writer and,
-// for a full send queue, from whoever sends to the session.
+// onDisconnect. onError hears of the reader's errors; the server's own
+// writers handle theirs (sendqueue.go), and melody's writer is never
+// handed a message.
 
 // onConnect runs when a session is upgraded, before melody starts reading
 // from or writing to it. It joins the room, waiting for the document to
@@ -75,18 +76,13 @@ func (s *Server) onText(sess *melody.Session, _ []byte) {
 	c.close(closeUnsupported, reasonTextFrame)
 }
 
-// onError hears of melody's errors. A full send queue is the one that
-// needs action: melody reports it (synchronously, from send) and drops the
-// message, so the member must go. Read and write errors just precede the
-// end of the session.
+// onError hears of melody's errors: the reader's, which precede the end
+// of the session. Melody's writer is never handed a message, so it
+// reports none of its own.
 func (s *Server) onError(sess *melody.Session, err error) {
 	c := s.connOf(sess)
 	if c == nil {
-		return // a last write failed after the session ended
-	}
-	if errors.Is(err, melody.ErrMessageBufferFull) {
-		s.dropSlowConsumer(c) // not expected: see sendqueue.go
-		return
+		return // the session has ended
 	}
 	c.log.Debug("connection error", "err", err)
 }
