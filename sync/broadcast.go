@@ -136,9 +136,9 @@ func (r *room) sendBroadcast() {
 		// holds (y-websocket's own server echoes every update to its sender).
 		merged, err := crdt.MergeUpdates(updates...)
 		if err == nil {
-			msg := encodeSync(syncUpdate, merged)
+			f := binaryFrame(encodeSync(syncUpdate, merged))
 			for _, m := range members {
-				m.send(msg)
+				m.sendInline(f)
 			}
 			return
 		}
@@ -148,10 +148,10 @@ func (r *room) sendBroadcast() {
 	}
 	// A lone update goes to every member but its sender.
 	for i, u := range updates {
-		msg := encodeSync(syncUpdate, u)
+		f := binaryFrame(encodeSync(syncUpdate, u))
 		for _, m := range members {
 			if m != origins[i] {
-				m.send(msg)
+				m.sendInline(f)
 			}
 		}
 	}

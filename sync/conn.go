@@ -7,9 +7,9 @@ import (
 	"runtime/debug"
 	gosync "sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/olahol/melody"
 	"golang.org/x/time/rate"
 
@@ -33,7 +33,10 @@ type conn struct {
 	id     uint64          // the connection's number, for the logs
 	remote string          // the client's address, for the logs
 	sess   *melody.Session // set by the connect handler before anyone else sees the conn
-	room   *room           // set (under the room's mutex) when joined; nil if joining failed
+	// raw writes to the socket without blocking (sendInline); nil if the
+	// connection is not a plain socket. Set with sess.
+	raw  syscall.RawConn
+	room *room // set (under the room's mutex) when joined; nil if joining failed
 
 	grant   auth.Grant    // what the Authorizer allowed
 	ip      string        // client address, for Limits.ConnectionsPerIP
@@ -99,39 +102,71 @@ func (s *Server) connOf(sess *melody.Session) *conn {
 
 // close closes the connection with a close frame of code and reason, at
 // most once, without blocking the caller (which may hold a room lock).
+// It reports whether this call started the close.
 //
-// The close frame is written directly on the socket, not queued behind
-// melody's send queue: the queue may be full (a slow consumer) and what
-// waits in it no longer matters. The peer answers with its own close frame,
-// which ends the session; a peer that does not is dropped WriteTimeout
-// after the frame went out. It reports whether this call started the
-// close.
+// What waits in the send queue is dropped (it no longer matters) and the
+// close frame goes out next, after the write under way if any. The peer
+// answers with its own close frame, which ends the session; a peer that
+// does not, or whose socket takes nothing more, is dropped twice
+// WriteTimeout after the close began.
 func (c *conn) close(code int, reason string) bool {
+	return c.startClose(closeFrame(code, reason), nil)
+}
+
+// startClose is close with the frame f; written, if not nil, is closed
+// once f was written or could not be.
+func (c *conn) startClose(f []byte, written chan struct{}) bool {
 	if !c.closing.CompareAndSwap(false, true) {
 		return false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	q := &c.out
+	q.mu.Lock()
+	q.closing = f
+	q.closeWritten = written
+	q.waiting, q.bytes = nil, 0
+	start := !q.busy && !c.done
+	q.busy = true
+	q.mu.Unlock()
 	if c.done {
+		if written != nil {
+			close(written)
+		}
 		return true
 	}
-	c.closers.Add(1)
-	go func() {
-		defer c.closers.Done()
+	if start {
+		c.closers.Add(1)
+		go c.write(nil)
+	}
+	if !c.ended {
 		ws := c.sess.WebsocketConnection()
-		timeout := c.srv.writeTimeout
-		frame := websocket.FormatCloseMessage(code, reason)
-		if err := ws.WriteControl(websocket.CloseMessage, frame, time.Now().Add(timeout)); err != nil {
-			c.log.Debug("close frame not sent", "code", code, "err", err)
-		}
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if !c.ended {
-			c.dropTimer = time.AfterFunc(timeout, func() { ws.Close() })
-		}
-	}()
+		c.dropTimer = time.AfterFunc(2*c.srv.writeTimeout, func() { ws.Close() })
+	}
 	return true
 }
+
+// onPeerClose answers the client's close frame (gorilla's close handler,
+// on the connection's reader) with one of the same code, unless the server
+// started the close, and waits up to closeReplyWait for it to be written:
+// the reader's error then ends the session and closes the socket.
+func (c *conn) onPeerClose(code int, _ string) error {
+	written := make(chan struct{})
+	if !c.startClose(closeFrame(code, ""), written) {
+		return nil
+	}
+	t := time.NewTimer(closeReplyWait)
+	defer t.Stop()
+	select {
+	case <-written:
+	case <-t.C:
+	}
+	return nil
+}
+
+// closeReplyWait bounds how long the reader waits for the answer to the
+// client's close frame to be written, as gorilla's own close handler does.
+const closeReplyWait = time.Second
 
 // sessionEnded records that the session has ended (onDisconnect): a close
 // in progress need not drop it.

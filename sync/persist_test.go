@@ -360,7 +360,14 @@ func TestShutdownStoresTheQueue(t *testing.T) {
 	open := store.stuck(t)
 	a := h.dial("doc")
 	want := burst(a, 500, 's')
-	waitFor(t, "the updates to be queued", func() bool { u, _ := h.roomOf("doc").unsaved(); return u == 500 })
+	waitFor(t, "the updates to be queued", func() bool {
+		r := h.roomOf("doc") // nil until the server has joined a to it
+		if r == nil {
+			return false
+		}
+		u, _ := r.unsaved()
+		return u == 500
+	})
 
 	done := make(chan error, 1)
 	go func() {

@@ -184,11 +184,13 @@ func (r *room) remove(c *conn) {
 	}
 }
 
-// broadcast queues msg to every member but except. Called with mu held.
+// broadcast queues msg, framed once, to every member but except. Called
+// with mu held: it never writes to a socket itself.
 func (r *room) broadcast(msg []byte, except *conn) {
+	f := binaryFrame(msg)
 	for m := range r.members {
 		if m != except {
-			m.send(msg)
+			m.sendFrame(f)
 		}
 	}
 }
@@ -287,7 +289,7 @@ func (r *room) keepalive() {
 	defer r.mu.Unlock()
 	for m := range r.members {
 		if !m.sent.Swap(false) {
-			m.send(keepaliveMessage)
+			m.sendFrame(keepaliveFrame)
 		}
 	}
 }

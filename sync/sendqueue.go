@@ -1,104 +1,183 @@
 package sync
 
 import (
+	"errors"
+	"net"
 	gosync "sync"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
-// Sending to a client. A conn's messages wait in a queue of its own,
-// bounded in messages (Options.SendQueue) and bytes
-// (Options.SendQueueBytes), and holding nothing while empty. A writer
-// goroutine drains it: started by the send that finds the queue idle, it
-// writes the waiting messages in order on the gorilla connection and ends
-// once the queue is empty. So one writer at most runs per conn (gorilla
-// allows one), the order is kept, and an idle connection has no writer.
+// Sending to a client. A conn's messages, framed (frame.go), wait in a
+// queue of its own, bounded in messages (Options.SendQueue) and bytes
+// (Options.SendQueueBytes), and holding nothing while empty. Whoever finds
+// the queue idle becomes its writer (busy) until the queue is empty again,
+// so one writer at most writes to a socket at a time and the order is
+// kept:
 //
-// Why not melody's writer: melody gives every session a writer goroutine
-// that lives as long as the connection. Writing a message through it
-// (melody's write loop, then gorilla's and the socket's calls) goes deeper
-// than a goroutine's first 2 KB stack, so after its first message every
-// writer holds a 4 KB stack for the rest of the connection's life: a
-// stack shrinks only while less than a quarter of it is in use, and a
-// writer parked in melody's select uses more. A writer started for a
-// burst runs the same calls from a shallow frame, fits in 2 KB, and
-// leaves nothing behind when it ends. Melody's writer still runs, parked
-// and never grown: the server never hands it a message, and its pings are
-// off (Server.pingAll sends them through this queue instead, so that they
-// too are written by the one writer gorilla allows). Close frames go out
-// with gorilla's WriteControl (conn.close), which may run alongside.
+//   - A broadcast (sendInline) writes the frame itself, without blocking:
+//     a socket with room takes it at once, with no goroutine started. If
+//     the socket takes only part of it, the rest goes to a writer
+//     goroutine.
+//   - Any other send, or one that finds the socket full, starts a writer
+//     goroutine, which writes everything waiting in one system call per
+//     round, with a deadline of WriteTimeout, and ends once the queue is
+//     empty.
+//
+// So an idle connection has no writer goroutine. Melody's own writer is
+// never handed a message, and runs parked with its first, small stack:
+// writing through it (melody's write loop, then gorilla's calls) went
+// deeper than a goroutine's first 2 KB, so after its first message every
+// connection kept a 4 KB stack for its whole life (a stack shrinks only
+// while less than a quarter of it is in use, and a writer parked in
+// melody's select uses more). Melody's pings are off too: the keep-alive
+// loop queues them (Server.pingAll), and the answers to the client's pings
+// and close frame are queued as well (onPing, onPeerClose), so that nothing
+// else writes to the socket.
 
 // melodySlots is melody's per-session channel size: none, as the server
 // hands melody no message.
 const melodySlots = 0
 
 // noMelodyPings is melody's ping period: in effect never, as pings go
-// through the send queue (see above).
+// through the send queue.
 const noMelodyPings = 1 << 62
 
-// pingMarker stands in the queue for a WebSocket ping: the writer sends a
-// ping frame where it finds this slice (by identity, not content).
-var pingMarker = []byte{0}
-
-// sendQueue holds the messages waiting for a connection's writer.
+// sendQueue holds the frames waiting for a connection's writer.
 type sendQueue struct {
 	mu gosync.Mutex
-	// busy records that a writer is running (or has failed, when the
-	// connection is over): the next message waits here.
+	// busy records that a writer is at work (or the connection is over):
+	// the next frame waits here.
 	busy    bool
-	waiting [][]byte // in order; nil when empty, so an idle conn holds no array
+	waiting [][]byte // frames in order; nil when empty, so an idle conn holds no array
 	bytes   int      // the sum of len(waiting[i])
+	// closing is the close frame, once a close has started: it goes out
+	// next, and then nothing more.
+	closing []byte
+	// closeWritten, if not nil, is closed once the close frame was
+	// written or could not be (see onPeerClose).
+	closeWritten chan struct{}
 }
 
 // send queues msg for the client without blocking. A member whose queue
 // is over its bounds is disconnected as a slow consumer: the room never
 // waits for it.
 func (c *conn) send(msg []byte) {
+	c.sendFrame(binaryFrame(msg))
+}
+
+// sendFrame queues frame f, which the caller must not modify: one frame
+// may be queued to many members.
+func (c *conn) sendFrame(f []byte) {
 	if c.closing.Load() {
 		return
 	}
 	c.sent.Store(true)
-	c.enqueue(msg)
+	if c.enqueue(f) {
+		c.startWriter(f)
+	}
+}
+
+// sendInline is sendFrame for a caller that holds no lock the connection's
+// other work needs (a broadcast): if nothing waits, it writes f to the
+// socket itself, as far as the socket takes it without blocking.
+func (c *conn) sendInline(f []byte) {
+	if c.closing.Load() {
+		return
+	}
+	c.sent.Store(true)
+	if !c.enqueue(f) {
+		return
+	}
+	if c.raw == nil {
+		c.startWriter(f)
+		return
+	}
+	n, err := tryWrite(c.raw, f)
+	switch {
+	case err == nil:
+		c.writerDone()
+	case errors.Is(err, errWriteWouldBlock):
+		c.startWriter(f[n:])
+	default:
+		c.writeFailed(err)
+	}
 }
 
 // ping queues a WebSocket ping, whose pong extends the connection's read
-// deadline (melody's pong handler). Unlike send it does not count as
+// deadline (melody's pong handler). Unlike a message it does not count as
 // traffic for the keep-alive: y-websocket does not see pings.
 func (c *conn) ping() {
 	if c.closing.Load() {
 		return
 	}
-	c.enqueue(pingMarker)
+	if c.enqueue(pingFrame) {
+		c.startWriter(pingFrame)
+	}
 }
 
-func (c *conn) enqueue(msg []byte) {
+// onPing answers a ping from the client (gorilla's ping handler, on the
+// connection's reader) with a pong through the queue.
+func (c *conn) onPing(data string) error {
+	if c.closing.Load() {
+		return nil
+	}
+	f := appendFrame(nil, finPong, []byte(data))
+	if c.enqueue(f) {
+		c.startWriter(f)
+	}
+	return nil
+}
+
+// enqueue queues f behind the writer at work and returns false, or, if
+// the queue is idle, makes the caller its writer (busy) and returns true:
+// the caller must then write f or hand it to startWriter. A frame over the
+// queue's bounds is not queued, and the connection is closed as a slow
+// consumer. The frame that would go over the bound is refused, not the one
+// that reaches it: a single frame larger than SendQueueBytes (a large
+// document's sync step 2) still goes out.
+func (c *conn) enqueue(f []byte) bool {
 	q := &c.out
 	q.mu.Lock()
 	if !q.busy {
 		q.busy = true
 		q.mu.Unlock()
-		c.startWriter(msg)
-		return
+		return true
 	}
-	// The message that would go over the bound is refused, not the one
-	// that reaches it: a single message larger than SendQueueBytes (a
-	// large document's sync step 2) still goes out.
+	if q.closing != nil {
+		q.mu.Unlock()
+		return false
+	}
 	if len(q.waiting) >= c.srv.sendQueue || q.bytes >= c.srv.sendQueueBytes {
 		q.mu.Unlock()
-		if !c.sess.IsClosed() { // else the writer failed: the session is ending anyway
+		if !c.sess.IsClosed() { // else a write failed: the session is ending anyway
 			c.srv.dropSlowConsumer(c)
 		}
-		return
+		return false
 	}
-	q.waiting = append(q.waiting, msg)
-	q.bytes += len(msg)
+	q.waiting = append(q.waiting, f)
+	q.bytes += len(f)
 	q.mu.Unlock()
+	return false
 }
 
-// startWriter starts the goroutine that writes first and then whatever
-// queues behind it. The connection's goroutine waits for it (finish); once
-// that has begun, nothing more goes out, and busy stays set.
+// writerDone ends a turn as the queue's writer: the queue goes idle, or a
+// writer goroutine takes what queued meanwhile.
+func (c *conn) writerDone() {
+	q := &c.out
+	q.mu.Lock()
+	if len(q.waiting) == 0 && q.closing == nil {
+		q.busy = false
+		q.mu.Unlock()
+		return
+	}
+	q.mu.Unlock()
+	c.startWriter(nil)
+}
+
+// startWriter starts the goroutine that writes first (which may be empty)
+// and then whatever queues behind it; the caller is the queue's writer and
+// hands that role over. The connection's goroutine waits for it (finish);
+// once that has begun, nothing more goes out, and busy stays set.
 func (c *conn) startWriter(first []byte) {
 	c.mu.Lock()
 	if c.done {
@@ -110,61 +189,97 @@ func (c *conn) startWriter(first []byte) {
 	go c.write(first)
 }
 
-// write is a connection's writer: it writes msg and then each message
-// that queued meanwhile, and ends when the queue is empty. A failed write
-// ends the connection (the socket is closed, which ends melody's reader
-// and so the session); busy then stays set and the queue is dropped.
-func (c *conn) write(msg []byte) {
+// write is a connection's writer goroutine: it writes first, then takes
+// everything that queued meanwhile and writes it in one system call, and so
+// on until the queue is empty, each round within WriteTimeout. A failed
+// write ends the connection (writeFailed); busy then stays set.
+func (c *conn) write(first []byte) {
 	defer c.closers.Done()
-	ws := c.sess.WebsocketConnection()
-	for msg != nil {
-		var err error
-		deadline := time.Now().Add(c.srv.writeTimeout)
-		if len(msg) == 1 && &msg[0] == &pingMarker[0] {
-			err = ws.WriteControl(websocket.PingMessage, nil, deadline)
-		} else {
-			ws.SetWriteDeadline(deadline)
-			err = ws.WriteMessage(websocket.BinaryMessage, msg)
+	nc := c.sess.WebsocketConnection().UnderlyingConn()
+	var batch net.Buffers
+	if len(first) > 0 {
+		batch = append(batch, first)
+	}
+	for {
+		for len(batch) > 0 {
+			nc.SetWriteDeadline(time.Now().Add(c.srv.writeTimeout))
+			var err error
+			if len(batch) == 1 {
+				_, err = nc.Write(batch[0])
+				batch = batch[:0]
+			} else {
+				_, err = batch.WriteTo(nc) // writev; empties batch
+			}
+			if err != nil {
+				c.writeFailed(err)
+				return
+			}
+			batch = c.out.take(batch[:0])
 		}
-		if err != nil {
-			c.writeFailed(err)
+		// A write without blocking (sendInline) must not meet this
+		// round's deadline once it has passed.
+		nc.SetWriteDeadline(time.Time{})
+		if batch = c.out.takeOrIdle(batch[:0]); len(batch) == 0 {
 			return
 		}
-		msg = c.out.next(c)
 	}
 }
 
-// next takes the message after the one just written; nil (and busy
-// cleared) once none waits, or when the connection is closing: a closing
-// connection's close frame goes out directly (conn.close), and what waits
-// no longer matters.
-func (q *sendQueue) next(c *conn) []byte {
+// take appends to batch the frames waiting (the close frame alone, once a
+// close has started) and removes them from the queue.
+func (q *sendQueue) take(batch net.Buffers) net.Buffers {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.waiting) == 0 || c.closing.Load() {
-		q.busy = false
-		q.waiting, q.bytes = nil, 0
-		return nil
-	}
-	msg := q.waiting[0]
-	q.waiting[0] = nil
-	q.waiting = q.waiting[1:]
-	if len(q.waiting) == 0 {
-		q.waiting = nil
-	}
-	q.bytes -= len(msg)
-	return msg
+	return q.takeLocked(batch)
 }
 
-// writeFailed ends a connection whose socket refused a write (the peer
-// is gone, or did not read for WriteTimeout), unless a close is already
-// under way. The queue stays busy, so no new writer starts.
+// takeOrIdle is take, but with nothing waiting the queue goes idle (busy
+// cleared) and the writer ends; after the close frame, it stays busy.
+func (q *sendQueue) takeOrIdle(batch net.Buffers) net.Buffers {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	batch = q.takeLocked(batch)
+	if len(batch) == 0 && q.closing == nil && q.closeWritten == nil {
+		q.busy = false
+	}
+	return batch
+}
+
+func (q *sendQueue) takeLocked(batch net.Buffers) net.Buffers {
+	if q.closing != nil {
+		if len(q.closing) > 0 {
+			batch = append(batch, q.closing)
+			q.closing = q.closing[:0] // taken; still set, so nothing more is queued
+			return batch
+		}
+		if q.closeWritten != nil {
+			close(q.closeWritten)
+			q.closeWritten = nil
+		}
+		return batch
+	}
+	for i, f := range q.waiting {
+		batch = append(batch, f)
+		q.waiting[i] = nil
+	}
+	q.waiting, q.bytes = nil, 0
+	return batch
+}
+
+// writeFailed ends a connection whose socket refused a write (the peer is
+// gone, or did not read for WriteTimeout), unless a close is already under
+// way. The queue stays busy, so no new writer starts.
 func (c *conn) writeFailed(err error) {
-	c.out.mu.Lock()
-	c.out.waiting, c.out.bytes = nil, 0
-	c.out.mu.Unlock()
+	q := &c.out
+	q.mu.Lock()
+	q.waiting, q.bytes = nil, 0
+	if q.closeWritten != nil {
+		close(q.closeWritten)
+		q.closeWritten = nil
+	}
+	q.mu.Unlock()
 	if c.closing.Load() {
-		return // a close is under way (conn.close), and ends the socket in time
+		return // conn.close's drop timer ends the socket in time
 	}
 	c.log.Debug("write failed", "err", err)
 	c.abort()

@@ -1,6 +1,12 @@
 package sync
 
 import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -8,6 +14,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/olahol/melody"
+
+	"github.com/quirehq/quire/crdt"
 )
 
 // TestIdleConnectionHasNoWriter checks that a connection's writer runs
@@ -77,4 +85,192 @@ func TestPingsKeepAReadingClient(t *testing.T) {
 		t.Errorf("%d pings in %v at one per %v", got, 8*pongWait, ping)
 	}
 	waitFor(t, "the silent client to be dropped", func() bool { return h.members("silent") == 0 })
+}
+
+// TestFrameHeaders checks the frames the server writes against RFC 6455's
+// three length forms, at each form's edges; TestLargeFramesReachClients
+// has gorilla's client read them.
+func TestFrameHeaders(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		head []byte
+	}{
+		{0, []byte{0x82, 0}},
+		{125, []byte{0x82, 125}},
+		{126, []byte{0x82, 126, 0, 126}},
+		{0xffff, []byte{0x82, 126, 0xff, 0xff}},
+		{0x10000, []byte{0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0}},
+	} {
+		msg := bytes.Repeat([]byte{7}, tc.n)
+		f := binaryFrame(msg)
+		if !bytes.HasPrefix(f, tc.head) || len(f) != len(tc.head)+tc.n || len(f) != frameSize(tc.n) || !bytes.Equal(f[len(tc.head):], msg) {
+			t.Errorf("%d bytes: frame starts % x (length %d), want % x", tc.n, f[:min(len(f), 10)], len(f), tc.head)
+		}
+	}
+	if f := closeFrame(4001, "bye"); !bytes.Equal(f, []byte{0x88, 5, 0x0f, 0xa1, 'b', 'y', 'e'}) {
+		t.Errorf("close frame % x", f)
+	}
+	if f := closeFrame(websocket.CloseNoStatusReceived, ""); !bytes.Equal(f, []byte{0x88, 0}) {
+		t.Errorf("close frame without status % x", f)
+	}
+}
+
+// TestLargeFramesReachClients sends messages of every frame length form
+// through the server to a member that does not read for a while, so that
+// the broadcasts' writes without blocking meet its full socket and hand
+// the rest of a frame over to a writer goroutine, then lets it read.
+func TestLargeFramesReachClients(t *testing.T) {
+	h := newHarness(t, Options{})
+	a := h.dial("doc")
+	b := h.dialWith("doc", clientOptions{noRead: true})
+	waitFor(t, "both members", func() bool { return h.members("doc") == 2 })
+	// Small socket buffers (no autotuning) on the way to b.
+	if err := b.ws.UnderlyingConn().(*net.TCPConn).SetReadBuffer(8 << 10); err != nil {
+		t.Fatal(err)
+	}
+	r := h.roomOf("doc")
+	r.mu.Lock()
+	for m := range r.members {
+		if err := m.sess.WebsocketConnection().UnderlyingConn().(*net.TCPConn).SetWriteBuffer(8 << 10); err != nil {
+			t.Error(err)
+		}
+	}
+	r.mu.Unlock()
+	want := ""
+	for i, n := range []int{10, 200, 70_000, 300_000} {
+		part := strings.Repeat(string(rune('a'+i)), n)
+		a.insert(part)
+		want += part
+		waitText(t, want, a)
+	}
+	waitFor(t, "a writer blocked on b's full socket", func() bool {
+		for _, g := range goroutineStacks() {
+			if strings.Contains(g, "sync.(*conn).write(") {
+				return true
+			}
+		}
+		return false
+	})
+	b.startReading()
+	waitText(t, want, b)
+	late := h.dial("doc") // its sync step 2 holds the whole text in one frame
+	waitText(t, want, late)
+}
+
+// TestClientPingAndClose checks the answers to a client's control frames,
+// which the server writes through its send queue: a pong with the ping's
+// payload, and a close frame with the client's close code.
+func TestClientPingAndClose(t *testing.T) {
+	h := newHarness(t, Options{})
+	c := h.dialWith("doc", clientOptions{noRead: true})
+	pongs := make(chan string, 1)
+	c.ws.SetPongHandler(func(data string) error { pongs <- data; return nil })
+	if err := c.ws.WriteControl(websocket.PingMessage, []byte("are you there"), time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	readErr := make(chan error, 1)
+	go func() {
+		for {
+			if _, _, err := c.ws.ReadMessage(); err != nil {
+				readErr <- err
+				return
+			}
+		}
+	}()
+	select {
+	case got := <-pongs:
+		if got != "are you there" {
+			t.Errorf("pong %q", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no pong")
+	}
+	if err := c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(4001, "leaving"), time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-readErr:
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != 4001 {
+			t.Errorf("read ended with %v, want the server's close frame with code 4001", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no close frame")
+	}
+	waitFor(t, "the session to end", func() bool { return h.members("doc") == 0 })
+}
+
+// TestTLSConnectionsGoThroughTheConn checks a Server behind TLS: the
+// socket must never be written to directly (that would bypass the
+// encryption), so every frame goes through the net.Conn, broadcasts
+// included, and clients still sync and receive large frames.
+func TestTLSConnectionsGoThroughTheConn(t *testing.T) {
+	srv, err := NewServer(Options{Store: newFaultStore(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/ws/", srv)
+	hs := httptest.NewTLSServer(mux)
+	defer hs.Close()
+	defer srv.Shutdown(t.Context())
+	dialer := websocket.Dialer{TLSClientConfig: hs.Client().Transport.(*http.Transport).TLSClientConfig}
+	base := "wss" + strings.TrimPrefix(hs.URL, "https")
+	read := func(ws *websocket.Conn, want int) {
+		t.Helper()
+		ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for {
+			_, msg, err := ws.ReadMessage()
+			if err != nil {
+				t.Fatalf("reading: %v", err)
+			}
+			if len(msg) >= want {
+				return
+			}
+		}
+	}
+	a, _, err := dialer.Dial(base+"/ws/doc", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, _, err := dialer.Dial(base+"/ws/doc", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	waitFor(t, "both members", func() bool {
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		r := srv.rooms["doc"]
+		if r == nil {
+			return false
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for m := range r.members {
+			if m.raw != nil {
+				t.Fatal("a TLS connection is written to below TLS")
+			}
+		}
+		return len(r.members) == 2
+	})
+	// A 100 KB insert from a reaches b through the broadcast.
+	doc := crdt.NewDoc(crdt.Options{ClientID: 7})
+	text, err := doc.Text("text")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var update []byte
+	unsub := doc.OnUpdate(func(u []byte, _ any) { update = u })
+	doc.Transact(nil, func(txn *crdt.Transaction) {
+		if err := text.Insert(txn, 0, strings.Repeat("x", 100_000), nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	unsub()
+	if err := a.WriteMessage(websocket.BinaryMessage, syncMessage(syncUpdate, update)); err != nil {
+		t.Fatal(err)
+	}
+	read(b, 100_000)
 }

@@ -272,6 +272,7 @@ func NewServer(opts Options) (*Server, error) {
 	m.HandleMessageBinary(s.onBinary)
 	m.HandleMessage(s.onText)
 	m.HandleError(s.onError)
+	m.HandleClose(s.onClose)
 	s.m = m
 	return s, nil
 }

@@ -64,6 +64,14 @@ func (s *Server) onDisconnect(sess *melody.Session) {
 	c.log.Debug("disconnected")
 }
 
+// onClose answers the client's close frame (see conn.onPeerClose).
+func (s *Server) onClose(sess *melody.Session, code int, text string) error {
+	if c := s.connOf(sess); c != nil {
+		return c.onPeerClose(code, text)
+	}
+	return nil
+}
+
 func (s *Server) onBinary(sess *melody.Session, msg []byte) {
 	s.connOf(sess).handleMessage(msg)
 }

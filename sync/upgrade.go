@@ -2,6 +2,7 @@ package sync
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"runtime/debug"
 
@@ -115,5 +116,18 @@ func adopt(sess *melody.Session) *conn {
 	c, _ := sess.Keys[connKey].(*conn)
 	c.sess = sess
 	sess.Request, sess.Keys = nil, nil
+	ws := sess.WebsocketConnection()
+	// Only a plain socket is written to without the net.Conn: a TLS
+	// connection (a Server behind http.ListenAndServeTLS) or any other
+	// wrapper must see every byte.
+	switch nc := ws.UnderlyingConn().(type) {
+	case *net.TCPConn:
+		c.raw, _ = nc.SyscallConn()
+	case *net.UnixConn:
+		c.raw, _ = nc.SyscallConn()
+	}
+	// The answers to the client's pings go through the send queue, as the
+	// server writes nothing else outside it (sendqueue.go).
+	ws.SetPingHandler(c.onPing)
 	return c
 }
