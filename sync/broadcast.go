@@ -136,7 +136,7 @@ func (r *room) sendBroadcast() {
 		// holds (y-websocket's own server echoes every update to its sender).
 		merged, err := crdt.MergeUpdates(updates...)
 		if err == nil {
-			f := binaryFrame(encodeSync(syncUpdate, merged))
+			f := syncFrame(syncUpdate, merged)
 			for _, m := range members {
 				m.sendInline(f)
 			}
@@ -148,7 +148,7 @@ func (r *room) sendBroadcast() {
 	}
 	// A lone update goes to every member but its sender.
 	for i, u := range updates {
-		f := binaryFrame(encodeSync(syncUpdate, u))
+		f := syncFrame(syncUpdate, u)
 		for _, m := range members {
 			if m != origins[i] {
 				m.sendInline(f)

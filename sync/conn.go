@@ -43,10 +43,6 @@ type conn struct {
 	limiter *rate.Limiter // message rate; nil: unlimited
 	expiry  *time.Timer   // closes the connection when grant expires
 
-	// countedIP records that the connection counts in Server.perIP;
-	// guarded by the Server's mutex.
-	countedIP bool
-
 	// awareness holds the awareness client IDs whose states this
 	// connection set last; they are removed when it ends.
 	awareness clientSet
@@ -63,6 +59,17 @@ type conn struct {
 	// the room's outbox (broadcast.go).
 	flushAfter bool
 
+	// countedIP records that the connection counts in Server.perIP;
+	// guarded by the Server's mutex.
+	countedIP bool
+
+	// done and ended are guarded by mu (below). The booleans sit together
+	// so that they share one word: a conn is kept for every connection.
+	done bool // the connection's goroutine is ending: no closer may start
+	// ended is set by the disconnect handler; until then a close in
+	// progress drops the socket when dropTimer fires.
+	ended bool
+
 	out sendQueue // messages waiting for the writer (sendqueue.go)
 
 	// upgraded is closed once the upgrade is done or failed, which lets
@@ -70,12 +77,8 @@ type conn struct {
 	// connection's own goroutine only.
 	upgraded chan struct{}
 
-	mu      gosync.Mutex
-	done    bool             // the connection's goroutine is ending: no closer may start
-	closers gosync.WaitGroup // the close goroutine, which the handler waits for
-	// ended is set by the disconnect handler; until then a close in
-	// progress drops the socket when dropTimer fires.
-	ended     bool
+	mu        gosync.Mutex
+	closers   gosync.WaitGroup // the writer goroutine, which the connection's goroutine waits for
 	dropTimer *time.Timer
 }
 
@@ -92,12 +95,23 @@ func newConn(s *Server, name string, id uint64, remote string) *conn {
 	return c
 }
 
-// connOf returns the conn of a session; nil once it has ended, when
-// melody's writer may still report a last write.
+// connOf returns the conn of a session; nil once it has ended.
 func (s *Server) connOf(sess *melody.Session) *conn {
-	v, _ := s.sessions.Load(sess)
-	c, _ := v.(*conn)
+	s.sessionsMu.RLock()
+	c := s.sessions[sess]
+	s.sessionsMu.RUnlock()
 	return c
+}
+
+// setConnOf records c as sess's conn, or forgets sess when c is nil.
+func (s *Server) setConnOf(sess *melody.Session, c *conn) {
+	s.sessionsMu.Lock()
+	if c == nil {
+		delete(s.sessions, sess)
+	} else {
+		s.sessions[sess] = c
+	}
+	s.sessionsMu.Unlock()
 }
 
 // close closes the connection with a close frame of code and reason, at
@@ -123,9 +137,9 @@ func (c *conn) startClose(f []byte, written chan struct{}) bool {
 	defer c.mu.Unlock()
 	q := &c.out
 	q.mu.Lock()
-	q.closing = f
+	q.closing = true
 	q.closeWritten = written
-	q.waiting, q.bytes = nil, 0
+	q.waiting, q.bytes = [][]byte{f}, len(f) // what waited no longer matters
 	start := !q.busy && !c.done
 	q.busy = true
 	q.mu.Unlock()

@@ -291,13 +291,14 @@ func TestDormantRoomWithBolt(t *testing.T) {
 // Load and frames the document itself (storage/bolt's path).
 type loadOnlyStore struct{ Store }
 
-// TestRestoredMessage: the sync step 2 message a dormant room caches when
-// it loads its document back is encodeSync's, byte for byte, whether the
-// store loads into the message's buffer or not, for an empty document, a
-// small one and one whose length takes a varuint of several bytes.
+// TestRestoredMessage: the sync step 2 frame a dormant room caches when it
+// loads its document back is encodeSync's message framed, byte for byte,
+// whether the store loads into the frame's buffer or not, for an empty
+// document, a small one and ones whose length takes a varuint of several
+// bytes and a frame header of each longer form.
 func TestRestoredMessage(t *testing.T) {
 	for _, appendLoads := range []bool{true, false} {
-		for _, text := range []string{"", "short", strings.Repeat("twenty kilobytes ", 1200)} {
+		for _, text := range []string{"", "short", strings.Repeat("twenty kilobytes ", 1200), strings.Repeat("seventy kilobytes ", 3900)} {
 			fs := newFaultStore()
 			var store Store = fs
 			if !appendLoads {
@@ -326,7 +327,7 @@ func TestRestoredMessage(t *testing.T) {
 			r.mu.Lock()
 			msg, encoded := r.fullStep2, r.encoded
 			r.mu.Unlock()
-			if want := encodeSync(syncStep2, stored); !bytes.Equal(msg, want) || !bytes.Equal(encoded, stored) {
+			if want := binaryFrame(encodeSync(syncStep2, stored)); !bytes.Equal(msg, want) || !bytes.Equal(encoded, stored) {
 				t.Errorf("LoadAppend %v, %d bytes of text: cached message %x…, want %x…", appendLoads, len(text), msg[:min(len(msg), 8)], want[:min(len(want), 8)])
 			}
 			h.shutdown()

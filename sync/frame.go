@@ -31,18 +31,22 @@ const (
 
 // appendFrame appends to dst a frame of first byte head holding payload.
 func appendFrame(dst []byte, head byte, payload []byte) []byte {
-	n := len(payload)
+	return append(appendFrameHeader(dst, head, len(payload)), payload...)
+}
+
+// appendFrameHeader appends to dst the header of a frame of first byte
+// head whose payload is n bytes long.
+func appendFrameHeader(dst []byte, head byte, n int) []byte {
 	switch {
 	case n < 126:
-		dst = append(dst, head, byte(n))
+		return append(dst, head, byte(n))
 	case n <= 0xffff:
 		dst = append(dst, head, 126)
-		dst = binary.BigEndian.AppendUint16(dst, uint16(n))
+		return binary.BigEndian.AppendUint16(dst, uint16(n))
 	default:
 		dst = append(dst, head, 127)
-		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
+		return binary.BigEndian.AppendUint64(dst, uint64(n))
 	}
-	return append(dst, payload...)
 }
 
 // frameSize is the size of a frame holding n bytes.
@@ -63,6 +67,44 @@ func binaryFrame(msg []byte) []byte {
 	return appendFrame(make([]byte, 0, frameSize(len(msg))), finBinary, msg)
 }
 
+// syncFrame returns the frame of encodeSync(sub, payload), built in one
+// allocation of its exact size.
+func syncFrame(sub uint64, payload []byte) []byte {
+	return varBytesFrame(messageSync, sub, true, payload)
+}
+
+// awarenessFrame returns the frame of an awareness message holding an
+// awareness update of entries: [messageAwareness, varbytes update].
+func awarenessFrame(entries []awarenessEntry) []byte {
+	return varBytesFrame(messageAwareness, 0, false, encodeAwarenessUpdate(entries))
+}
+
+// varBytesFrame returns a binary frame holding the y-protocols message
+// [kind, sub (if withSub), varbytes payload]; kind and sub are below 128.
+func varBytesFrame(kind, sub uint64, withSub bool, payload []byte) []byte {
+	n := 1 + uvarintLen(uint64(len(payload))) + len(payload)
+	if withSub {
+		n++
+	}
+	f := appendFrameHeader(make([]byte, 0, frameSize(n)), finBinary, n)
+	f = append(f, byte(kind))
+	if withSub {
+		f = append(f, byte(sub))
+	}
+	f = binary.AppendUvarint(f, uint64(len(payload))) // lib0's varuint is LEB128
+	return append(f, payload...)
+}
+
+// uvarintLen is the length of v as a varuint.
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
 // closeFrame returns a close frame with code and reason; code
 // websocket.CloseNoStatusReceived gives an empty close frame.
 func closeFrame(code int, reason string) []byte {
@@ -72,8 +114,12 @@ func closeFrame(code int, reason string) []byte {
 // pingFrame is the ping the keep-alive loop sends (Server.pingAll).
 var pingFrame = []byte{finPing, 0}
 
-// keepaliveFrame is keepaliveMessage framed, shared by every member.
-var keepaliveFrame = binaryFrame(keepaliveMessage)
+// keepaliveFrame and permissionDeniedFrame are keepaliveMessage and
+// permissionDeniedMessage framed, shared by every connection.
+var (
+	keepaliveFrame        = binaryFrame(keepaliveMessage)
+	permissionDeniedFrame = binaryFrame(permissionDeniedMessage)
+)
 
 // errWriteWouldBlock reports that a write without blocking found the socket
 // full: the rest goes to the connection's writer.

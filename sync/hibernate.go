@@ -2,13 +2,13 @@ package sync
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
 	"time"
 
 	"github.com/quirehq/quire/crdt"
-	"github.com/quirehq/quire/crdt/lib0"
 )
 
 // Idle documents. A live crdt.Doc takes several times the memory of its
@@ -35,7 +35,7 @@ import (
 // they are. Joining (the server's sync step 1, awareness) needs only the
 // state vector, so it loads nothing.
 //
-// The cache: the sync step 2 message of the whole document, whose payload
+// The cache: the sync step 2 frame of the whole document, whose payload
 // (encoded) is the encoded state; one buffer serves both. A sync step 1
 // with an empty state vector (a client that holds nothing yet, as every
 // new tab) is answered with that message as is, so that many clients
@@ -133,7 +133,7 @@ func (e *stateMismatch) Error() string {
 }
 
 // loadStored reads the document from the store and returns it as the
-// sync step 2 message to cache, whose last n bytes are the document.
+// sync step 2 frame to cache, whose last n bytes are the document.
 // Whether it holds exactly what the room had is checked when the room
 // wakes (wake): the live document gives its state vector for free, while
 // reading it from the bytes (crdt.StateVectorFromUpdate) costs about as
@@ -148,7 +148,7 @@ func (r *room) loadStored() (msg []byte, n int, err error) {
 	defer cancel()
 	start := time.Now()
 	if al, ok := r.srv.store.(appendLoader); ok {
-		// Loaded after room for the message's header, which is written
+		// Loaded after room for the frame's header, which is written
 		// in front of the document once its length is known.
 		msg, err = al.LoadAppend(ctx, r.name, make([]byte, step2Headroom))
 		if err == nil {
@@ -160,41 +160,40 @@ func (r *room) loadStored() (msg []byte, n int, err error) {
 	} else {
 		var state []byte
 		if state, err = r.srv.store.Load(ctx, r.name); err == nil {
-			msg, n = encodeSync(syncStep2, state), len(state)
+			msg, n = syncFrame(syncStep2, state), len(state)
 		}
 	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: loading: %w", errDocumentUnavailable, err)
 	}
 	if n == 0 { // nothing stored: the empty document
-		msg, n = encodeSync(syncStep2, emptyUpdate), len(emptyUpdate)
+		msg, n = syncFrame(syncStep2, emptyUpdate), len(emptyUpdate)
 	}
 	r.log.Debug("dormant document loaded", "bytes", n, "took", time.Since(start))
 	return msg, n, nil
 }
 
-// step2Headroom is room for the header of a sync step 2 message: two
-// one-byte message types and the payload's length, a varuint of at most 5
-// bytes (any document a store holds).
-const step2Headroom = 2 + 5
+// step2Headroom is room for the start of a sync step 2 frame: the frame's
+// header (at most 10 bytes), two one-byte message types and the payload's
+// length, a varuint of at most 5 bytes (any document a store holds).
+const step2Headroom = 10 + 2 + 5
 
-// step2Header is the start of encodeSync(syncStep2, payload) for a payload
+// step2Header is the start of syncFrame(syncStep2, payload) for a payload
 // of n bytes.
 func step2Header(n int) []byte {
-	e := lib0.NewEncoder(step2Headroom)
-	e.WriteVarUint(messageSync)
-	e.WriteVarUint(syncStep2)
-	e.WriteVarUint(uint64(n))
-	return e.Bytes()
+	msgLen := 2 + uvarintLen(uint64(n)) + n
+	h := appendFrameHeader(make([]byte, 0, step2Headroom), finBinary, msgLen)
+	h = append(h, messageSync, syncStep2)
+	return binary.AppendUvarint(h, uint64(n))
 }
 
 // cache keeps state, the document's encoded state, as the payload of its
-// sync step 2 message: one buffer for both. Called with mu held.
+// sync step 2 frame: one buffer for both. Called with mu held.
 func (r *room) cache(state []byte) {
-	r.cacheMessage(encodeSync(syncStep2, state), len(state))
+	r.cacheMessage(syncFrame(syncStep2, state), len(state))
 }
 
-// cacheMessage caches msg, a sync step 2 message whose last n bytes are
+// cacheMessage caches msg, a sync step 2 frame whose last n bytes are
 // the document's encoded state. Called with mu held.
 func (r *room) cacheMessage(msg []byte, n int) {
 	end := len(msg)
@@ -240,7 +239,7 @@ func (r *room) stateVector() ([]byte, error) {
 	return sv, nil
 }
 
-// step2 returns the sync step 2 message for a client with state vector
+// step2 returns the sync step 2 frame for a client with state vector
 // sv: what it lacks. The message for an empty sv is the cache. Called
 // with mu held, the document in memory (lockLoaded).
 func (r *room) step2(sv []byte) ([]byte, error) {
@@ -265,7 +264,7 @@ func (r *room) step2(sv []byte) ([]byte, error) {
 	} else if diff, err = r.doc.EncodeDiff(sv); err != nil {
 		return nil, invalidPayload("malformed state vector", err)
 	}
-	return encodeSync(syncStep2, diff), nil
+	return syncFrame(syncStep2, diff), nil
 }
 
 // changed records that the document changed: the caches are stale.

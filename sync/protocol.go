@@ -41,15 +41,6 @@ func encodeSync(sub uint64, payload []byte) []byte {
 	return e.Bytes()
 }
 
-// encodeAwarenessMessage frames an awareness update of entries.
-func encodeAwarenessMessage(entries []awarenessEntry) []byte {
-	update := encodeAwarenessUpdate(entries)
-	e := lib0.NewEncoder(len(update) + 6)
-	e.WriteVarUint(messageAwareness)
-	e.WriteVarBytes(update)
-	return e.Bytes()
-}
-
 // message is one decoded incoming message. Only the framing is decoded
 // here; payloads are checked by whoever uses them.
 type message struct {

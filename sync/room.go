@@ -45,8 +45,8 @@ type room struct {
 	doc *crdt.Doc // nil while hibernating (hibernate.go)
 	// encoded and sv cache the document's encoded state and state vector
 	// until it changes (hibernate.go); encoded is the payload of
-	// fullStep2, the sync step 2 message of the whole document, in one
-	// buffer. While the room hibernates, encoded is the document, or nil
+	// fullStep2, the sync step 2 frame (frame.go) of the whole document,
+	// in one buffer. While the room hibernates, encoded is the document, or nil
 	// when the store has it all (dormant), loaded back by restoring.
 	encoded    []byte
 	sv         []byte
@@ -163,9 +163,9 @@ func (r *room) add(c *conn) bool {
 		r.log.Error("sending sync step 1", "err", err)
 		return false
 	}
-	c.send(encodeSync(syncStep1, sv))
+	c.send(syncFrame(syncStep1, sv))
 	if states := r.awareness.present(); len(states) > 0 {
-		c.send(encodeAwarenessMessage(states))
+		c.send(awarenessFrame(states))
 	}
 	return true
 }
@@ -180,17 +180,16 @@ func (r *room) remove(c *conn) {
 	}
 	delete(r.members, c)
 	if removed := r.awareness.removeOwned(c); len(removed) > 0 && !r.failed {
-		r.broadcast(encodeAwarenessMessage(removed), nil)
+		r.broadcast(awarenessFrame(removed), nil)
 	}
 }
 
-// broadcast queues msg, framed once, to every member but except. Called
-// with mu held: it never writes to a socket itself.
-func (r *room) broadcast(msg []byte, except *conn) {
-	f := binaryFrame(msg)
+// broadcast queues frame f to every member but except. Called with mu
+// held: it never writes to a socket itself.
+func (r *room) broadcast(f []byte, except *conn) {
 	for m := range r.members {
 		if m != except {
-			m.sendFrame(f)
+			m.send(f)
 		}
 	}
 }
@@ -264,7 +263,7 @@ func (r *room) applyAwareness(c *conn, entries []awarenessEntry) error {
 		return err
 	}
 	if changed := r.awareness.apply(entries, c); len(changed) > 0 {
-		r.broadcast(encodeAwarenessMessage(changed), c)
+		r.broadcast(awarenessFrame(changed), c)
 	}
 	return nil
 }
@@ -277,7 +276,7 @@ func (r *room) sendAwareness(c *conn) {
 	if r.failed {
 		return
 	}
-	c.send(encodeAwarenessMessage(r.awareness.present()))
+	c.send(awarenessFrame(r.awareness.present()))
 }
 
 // keepalive sends keepaliveMessage to the members that were sent nothing
@@ -289,7 +288,7 @@ func (r *room) keepalive() {
 	defer r.mu.Unlock()
 	for m := range r.members {
 		if !m.sent.Swap(false) {
-			m.sendFrame(keepaliveFrame)
+			m.send(keepaliveFrame)
 		}
 	}
 }

@@ -47,27 +47,22 @@ type sendQueue struct {
 	mu gosync.Mutex
 	// busy records that a writer is at work (or the connection is over):
 	// the next frame waits here.
-	busy    bool
+	busy bool
+	// closing records that a close has started: waiting holds the close
+	// frame alone, and nothing more is queued.
+	closing bool
 	waiting [][]byte // frames in order; nil when empty, so an idle conn holds no array
 	bytes   int      // the sum of len(waiting[i])
-	// closing is the close frame, once a close has started: it goes out
-	// next, and then nothing more.
-	closing []byte
 	// closeWritten, if not nil, is closed once the close frame was
 	// written or could not be (see onPeerClose).
 	closeWritten chan struct{}
 }
 
-// send queues msg for the client without blocking. A member whose queue
-// is over its bounds is disconnected as a slow consumer: the room never
-// waits for it.
-func (c *conn) send(msg []byte) {
-	c.sendFrame(binaryFrame(msg))
-}
-
-// sendFrame queues frame f, which the caller must not modify: one frame
-// may be queued to many members.
-func (c *conn) sendFrame(f []byte) {
+// send queues frame f (frame.go) for the client without blocking; the
+// caller must not modify f, which may be queued to many members. A member
+// whose queue is over its bounds is disconnected as a slow consumer: the
+// room never waits for it.
+func (c *conn) send(f []byte) {
 	if c.closing.Load() {
 		return
 	}
@@ -77,7 +72,7 @@ func (c *conn) sendFrame(f []byte) {
 	}
 }
 
-// sendInline is sendFrame for a caller that holds no lock the connection's
+// sendInline is send for a caller that holds no lock the connection's
 // other work needs (a broadcast): if nothing waits, it writes f to the
 // socket itself, as far as the socket takes it without blocking.
 func (c *conn) sendInline(f []byte) {
@@ -143,7 +138,7 @@ func (c *conn) enqueue(f []byte) bool {
 		q.mu.Unlock()
 		return true
 	}
-	if q.closing != nil {
+	if q.closing {
 		q.mu.Unlock()
 		return false
 	}
@@ -165,7 +160,7 @@ func (c *conn) enqueue(f []byte) bool {
 func (c *conn) writerDone() {
 	q := &c.out
 	q.mu.Lock()
-	if len(q.waiting) == 0 && q.closing == nil {
+	if len(q.waiting) == 0 && !q.closing {
 		q.busy = false
 		q.mu.Unlock()
 		return
@@ -203,13 +198,7 @@ func (c *conn) write(first []byte) {
 	for {
 		for len(batch) > 0 {
 			nc.SetWriteDeadline(time.Now().Add(c.srv.writeTimeout))
-			var err error
-			if len(batch) == 1 {
-				_, err = nc.Write(batch[0])
-				batch = batch[:0]
-			} else {
-				_, err = batch.WriteTo(nc) // writev; empties batch
-			}
+			err := writeBatch(nc, batch)
 			if err != nil {
 				c.writeFailed(err)
 				return
@@ -223,6 +212,41 @@ func (c *conn) write(first []byte) {
 			return
 		}
 	}
+}
+
+// batchCopyMax is the largest batch of several frames that is copied
+// into one buffer for its write; a larger one is written with writev.
+// Small batches (a joining client's sync step 1 and awareness) are the
+// common case, and writev would leave an iovec array cached on the
+// socket for the connection's life.
+const batchCopyMax = 16 << 10
+
+// batchBuffers holds the buffers small batches are copied into.
+var batchBuffers = gosync.Pool{New: func() any { b := make([]byte, 0, batchCopyMax); return &b }}
+
+// writeBatch writes the frames of batch to nc in one system call.
+func writeBatch(nc net.Conn, batch net.Buffers) error {
+	if len(batch) == 1 {
+		_, err := nc.Write(batch[0])
+		return err
+	}
+	size := 0
+	for _, f := range batch {
+		size += len(f)
+	}
+	if size > batchCopyMax {
+		_, err := batch.WriteTo(nc) // writev
+		return err
+	}
+	bp := batchBuffers.Get().(*[]byte)
+	b := (*bp)[:0]
+	for _, f := range batch {
+		b = append(b, f...)
+	}
+	_, err := nc.Write(b)
+	*bp = b[:0]
+	batchBuffers.Put(bp)
+	return err
 }
 
 // take appends to batch the frames waiting (the close frame alone, once a
@@ -239,24 +263,16 @@ func (q *sendQueue) takeOrIdle(batch net.Buffers) net.Buffers {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	batch = q.takeLocked(batch)
-	if len(batch) == 0 && q.closing == nil && q.closeWritten == nil {
+	if len(batch) == 0 && !q.closing {
 		q.busy = false
 	}
 	return batch
 }
 
 func (q *sendQueue) takeLocked(batch net.Buffers) net.Buffers {
-	if q.closing != nil {
-		if len(q.closing) > 0 {
-			batch = append(batch, q.closing)
-			q.closing = q.closing[:0] // taken; still set, so nothing more is queued
-			return batch
-		}
-		if q.closeWritten != nil {
-			close(q.closeWritten)
-			q.closeWritten = nil
-		}
-		return batch
+	if q.closing && len(q.waiting) == 0 && q.closeWritten != nil {
+		close(q.closeWritten) // the close frame was taken, and written
+		q.closeWritten = nil
 	}
 	for i, f := range q.waiting {
 		batch = append(batch, f)

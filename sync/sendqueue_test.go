@@ -16,6 +16,7 @@ import (
 	"github.com/olahol/melody"
 
 	"github.com/quirehq/quire/crdt"
+	"github.com/quirehq/quire/crdt/lib0"
 )
 
 // TestIdleConnectionHasNoWriter checks that a connection's writer runs
@@ -273,4 +274,29 @@ func TestTLSConnectionsGoThroughTheConn(t *testing.T) {
 		t.Fatal(err)
 	}
 	read(b, 100_000)
+}
+
+// TestMessageFrames checks the frames built in one piece (syncFrame,
+// awarenessFrame) against the messages encoded with lib0 and then framed,
+// for payloads whose lengths take varuints and frame headers of every
+// size.
+func TestMessageFrames(t *testing.T) {
+	for _, n := range []int{0, 1, 121, 122, 125, 127, 128, 200, 65_000, 65_531, 65_532, 70_000, 2_100_000} {
+		payload := bytes.Repeat([]byte{3}, n)
+		for _, sub := range []uint64{syncStep1, syncStep2, syncUpdate} {
+			if got, want := syncFrame(sub, payload), binaryFrame(encodeSync(sub, payload)); !bytes.Equal(got, want) {
+				t.Fatalf("syncFrame(%d, %d bytes) = % x…, want % x…", sub, n, got[:min(len(got), 12)], want[:min(len(want), 12)])
+			}
+		}
+		entries := []awarenessEntry{{client: 1, clock: 2, state: string(payload)}, {client: 1 << 40, clock: 0, state: "null"}}
+		e := lib0.NewEncoder(0)
+		e.WriteVarUint(messageAwareness)
+		e.WriteVarBytes(encodeAwarenessUpdate(entries))
+		if got, want := awarenessFrame(entries), binaryFrame(e.Bytes()); !bytes.Equal(got, want) {
+			t.Fatalf("awarenessFrame with a state of %d bytes = % x…, want % x…", n, got[:min(len(got), 12)], want[:min(len(want), 12)])
+		}
+	}
+	if h, want := step2Header(70_000), syncFrame(syncStep2, make([]byte, 70_000))[:len(step2Header(70_000))]; !bytes.Equal(h, want) || len(h) > step2Headroom {
+		t.Errorf("step2Header(70000) = % x, want % x within %d bytes", h, want, step2Headroom)
+	}
 }

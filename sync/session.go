@@ -19,7 +19,7 @@ import (
 // sent before the server's sync step 1.
 func (s *Server) onConnect(sess *melody.Session) {
 	c := adopt(sess)
-	s.sessions.Store(sess, c)
+	s.setConnOf(sess, c)
 	c.upgradeDone() // the HTTP handler may return (upgrade.go)
 	defer c.recoverPanic("connecting")
 	if err := s.register(c); err != nil {
@@ -49,7 +49,7 @@ func (s *Server) onConnect(sess *melody.Session) {
 // onDisconnect runs once the session has ended.
 func (s *Server) onDisconnect(sess *melody.Session) {
 	c := s.connOf(sess)
-	defer s.sessions.Delete(sess)
+	defer s.setConnOf(sess, nil)
 	defer c.sessionEnded()
 	defer c.recoverPanic("disconnecting")
 	c.stopExpiry()

@@ -37,10 +37,13 @@ import (
 // life. Large messages do not pay for its size: gorilla reads a message's
 // payload into the message's own growing slice, and a bufio.Reader whose
 // buffer is empty reads a request at least its size straight into the
-// caller's slice. Small messages arriving together still share a read. It
-// must hold a control frame's payload (gorilla raises a smaller size to
-// 125 bytes).
-const readBufferSize = 256
+// caller's slice. Small messages arriving together still share a read
+// (a keystroke's update is some 30 to 60 bytes); one larger than the
+// buffer costs a second read, as its payload's rest is read straight into
+// the message. It must hold a control frame's payload (gorilla raises a
+// smaller size to 125 bytes); 128 bytes is the allocation size class that
+// holds it.
+const readBufferSize = 128
 
 // writeBufferSize is the size of the pooled write buffers: a message up
 // to it goes out in one write with its frame header; a larger one is

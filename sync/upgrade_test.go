@@ -2,6 +2,7 @@ package sync
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -149,7 +150,7 @@ func BenchmarkReceiveLargeMessage(b *testing.B) {
 		name      string
 		configure func(s *Server, u *websocket.Upgrader)
 	}{
-		{"own-256B-buffer", func(s *Server, u *websocket.Upgrader) { s.configureUpgrader(u) }},
+		{fmt.Sprintf("own-%dB-buffer", readBufferSize), func(s *Server, u *websocket.Upgrader) { s.configureUpgrader(u) }},
 		{"http-4KB-buffers", func(_ *Server, u *websocket.Upgrader) {}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
