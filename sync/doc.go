@@ -42,11 +42,13 @@
 // crdt.Doc, members and awareness are guarded by the room's mutex, and
 // messages are queued to members only under it, to each member's own
 // send queue (never melody's broadcast, which scans every session of
-// every room). Queuing never blocks: a connection's messages wait in its
-// queue for a writer goroutine that runs while there is something to
-// write (sendqueue.go; melody's own writer is left idle), and a member
-// whose queue is over SendQueue messages or SendQueueBytes bytes is
-// disconnected as a slow consumer. The Store is
+// every room). Queuing never blocks: the server frames its messages itself
+// (frame.go) and writes them on the socket from whoever finds a
+// connection's queue idle: a broadcast writes to each member whose socket
+// has room at once, without blocking, and a writer goroutine, running only
+// while something waits, takes the rest (sendqueue.go; melody's own writer
+// is left idle). A member whose queue is over SendQueue messages or
+// SendQueueBytes bytes is disconnected as a slow consumer. The Store is
 // called without any room lock held.
 //
 // Updates are broadcast in batches (broadcast.go): one merged message per

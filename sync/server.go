@@ -67,8 +67,10 @@ type Options struct {
 	// arrived for 30 s, and pongs are invisible to it.
 	PingInterval time.Duration
 
-	// WriteTimeout bounds each write to a client, and how long a closed
-	// connection waits for the client's close frame. Zero: 10 s.
+	// WriteTimeout bounds each write to a client that has to wait for
+	// room in its socket (a client that reads nothing for that long is
+	// dropped), and a closed connection waits twice that for the client's
+	// close frame. Zero: 10 s.
 	WriteTimeout time.Duration
 
 	// SendQueue is how many messages may wait to be sent to one client
