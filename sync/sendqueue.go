@@ -32,7 +32,11 @@ import (
 // melody's select uses more). Melody's pings are off too: the keep-alive
 // loop queues them (Server.pingAll), and the answers to the client's pings
 // and close frame are queued as well (onPing, onPeerClose), so that nothing
-// else writes to the socket.
+// else writes to the socket. One exception is gorilla's: a client that
+// breaks the protocol or sends a message over MaxMessageBytes gets a close
+// frame (1002, 1009) that gorilla writes itself on the reader, and that
+// frame may fall between two parts of a frame the socket took only in part;
+// the connection ends right after, and its client reconnects either way.
 
 // melodySlots is melody's per-session channel size: none, as the server
 // hands melody no message.
