@@ -195,8 +195,9 @@ type Server struct {
 	sessionsMu gosync.RWMutex
 	sessions   map[*melody.Session]*conn
 
-	// writeBuffers lends the connections a write buffer per message
-	// (upgrade.go).
+	// writeBuffers is gorilla's write buffer pool, which keeps it from
+	// holding net/http's buffer for every connection; it is never drawn
+	// from, as the server writes its own frames (upgrade.go).
 	writeBuffers gosync.Pool
 
 	nextConn      atomic.Uint64

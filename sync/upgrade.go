@@ -21,12 +21,14 @@ import (
 //     reachable from it for the connection's life). So the session is
 //     served on a goroutine of its own and the handler returns once the
 //     upgrade is done: the connection then costs melody's two goroutines
-//     (reader and writer), both with small stacks.
+//     (reader and writer), both with small stacks (melody's writer writes
+//     nothing, see sendqueue.go, and keeps its first 2 KB).
 //   - Its buffers. Gorilla reuses net/http's 4 KB read and write buffers
 //     when the upgrader's sizes are zero; instead, a connection reads
-//     through a small buffer of its own (readBufferSize) and borrows a
-//     write buffer from a pool for each message only (the server's
-//     writeBuffers), so an idle connection holds no write buffer.
+//     through a small buffer of its own (readBufferSize), and gorilla,
+//     which writes no message (the server writes its own frames), is given
+//     a write buffer pool (the server's writeBuffers) that it never draws
+//     from, so no connection holds a write buffer.
 //   - What melody keeps in the session for the application: the handshake
 //     request, and the keys map that brings the conn to onConnect. Both are
 //     dropped once connected (adopt): the conn holds what it needs of the
@@ -45,9 +47,9 @@ import (
 // holds it.
 const readBufferSize = 128
 
-// writeBufferSize is the size of the pooled write buffers: a message up
-// to it goes out in one write with its frame header; a larger one is
-// written from the message itself after the buffered start.
+// writeBufferSize is the size of gorilla's pooled write buffers, which
+// only a gorilla write of a whole message would take (the server writes
+// none).
 const writeBufferSize = 4096
 
 // configureUpgrader sets melody's upgrader for small idle connections.

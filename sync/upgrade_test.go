@@ -74,8 +74,8 @@ func TestReaderDoesNotRunOnHTTPGoroutine(t *testing.T) {
 }
 
 // TestIdleConnectionHoldsNoWriteBuffer checks what an idle connection's
-// gorilla Conn holds: no write buffer (one is borrowed from the server's
-// pool per message) and a read buffer of readBufferSize, not net/http's
+// gorilla Conn holds: no write buffer (gorilla writes no message; it has
+// a pool it never draws from) and a read buffer of readBufferSize, not net/http's
 // 4 KB ones. It reads gorilla's unexported fields (gorilla is pinned in
 // go.mod): a gorilla that renames them fails here, not silently.
 func TestIdleConnectionHoldsNoWriteBuffer(t *testing.T) {
@@ -91,9 +91,8 @@ func TestIdleConnectionHoldsNoWriteBuffer(t *testing.T) {
 		}
 		return f
 	}
-	// The writer hands the buffer back after each message; wait for the
-	// messages of the join (sync step 1 and 2) to be written.
-	waitFor(t, "the write buffer to go back to the pool", func() bool {
+	// Wait for the messages of the join (sync step 1 and 2) to be written.
+	waitFor(t, "the join's messages to be written, with no write buffer", func() bool {
 		c.out.mu.Lock()
 		busy := c.out.busy
 		c.out.mu.Unlock()
