@@ -67,8 +67,8 @@ func binaryFrame(msg []byte) []byte {
 	return appendFrame(make([]byte, 0, frameSize(len(msg))), finBinary, msg)
 }
 
-// syncFrame returns the frame of encodeSync(sub, payload), built in one
-// allocation of its exact size.
+// syncFrame returns the frame of the sync message [messageSync, sub,
+// varbytes payload], built in one allocation of its exact size.
 func syncFrame(sub uint64, payload []byte) []byte {
 	return varBytesFrame(messageSync, sub, true, payload)
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/quirehq/quire/crdt/lib0"
 	"github.com/quirehq/quire/storage/memory"
 )
 
@@ -167,4 +168,15 @@ func FuzzHandleMessage(f *testing.F) {
 			t.Fatalf("refused message (%v) changed the document", err)
 		}
 	})
+}
+
+// encodeSync encodes the sync message [messageSync, sub, varbytes payload]
+// with lib0, as a client does: the tests' reference for what the server's
+// syncFrame holds, and how they build a client's messages.
+func encodeSync(sub uint64, payload []byte) []byte {
+	e := lib0.NewEncoder(len(payload) + 12)
+	e.WriteVarUint(messageSync)
+	e.WriteVarUint(sub)
+	e.WriteVarBytes(payload)
+	return e.Bytes()
 }

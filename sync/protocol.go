@@ -32,15 +32,6 @@ const (
 // idle client compute and send a step 2 back.
 var keepaliveMessage = []byte{messageAwareness, 1, 0}
 
-// encodeSync frames a sync message of sub-type sub.
-func encodeSync(sub uint64, payload []byte) []byte {
-	e := lib0.NewEncoder(len(payload) + 12)
-	e.WriteVarUint(messageSync)
-	e.WriteVarUint(sub)
-	e.WriteVarBytes(payload)
-	return e.Bytes()
-}
-
 // message is one decoded incoming message. Only the framing is decoded
 // here; payloads are checked by whoever uses them.
 type message struct {

@@ -71,6 +71,12 @@ func (c *conn) send(f []byte) {
 		return
 	}
 	c.sent.Store(true)
+	c.queue(f)
+}
+
+// queue queues f, starting a writer goroutine for it if the queue was
+// idle.
+func (c *conn) queue(f []byte) {
 	if c.enqueue(f) {
 		c.startWriter(f)
 	}
@@ -106,23 +112,16 @@ func (c *conn) sendInline(f []byte) {
 // deadline (melody's pong handler). Unlike a message it does not count as
 // traffic for the keep-alive: y-websocket does not see pings.
 func (c *conn) ping() {
-	if c.closing.Load() {
-		return
-	}
-	if c.enqueue(pingFrame) {
-		c.startWriter(pingFrame)
+	if !c.closing.Load() {
+		c.queue(pingFrame)
 	}
 }
 
 // onPing answers a ping from the client (gorilla's ping handler, on the
 // connection's reader) with a pong through the queue.
 func (c *conn) onPing(data string) error {
-	if c.closing.Load() {
-		return nil
-	}
-	f := appendFrame(nil, finPong, []byte(data))
-	if c.enqueue(f) {
-		c.startWriter(f)
+	if !c.closing.Load() {
+		c.queue(appendFrame(nil, finPong, []byte(data)))
 	}
 	return nil
 }

@@ -268,7 +268,6 @@ func NewServer(opts Options) (*Server, error) {
 	m := melody.New()
 	m.Config.MaxMessageSize = maxMessage
 	m.Config.MessageBufferSize = melodySlots
-	m.Config.WriteWait = s.writeTimeout
 	m.Config.PingPeriod = noMelodyPings // keepaliveLoop pings (sendqueue.go)
 	// A pong may queue behind a ping that waited for a slow write.
 	m.Config.PongWait = 2*ping + s.writeTimeout
