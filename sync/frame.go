@@ -82,17 +82,26 @@ func awarenessFrame(entries []awarenessEntry) []byte {
 // varBytesFrame returns a binary frame holding the y-protocols message
 // [kind, sub (if withSub), varbytes payload]; kind and sub are below 128.
 func varBytesFrame(kind, sub uint64, withSub bool, payload []byte) []byte {
-	n := 1 + uvarintLen(uint64(len(payload))) + len(payload)
-	if withSub {
-		n++
-	}
-	f := appendFrameHeader(make([]byte, 0, frameSize(n)), finBinary, n)
-	f = append(f, byte(kind))
-	if withSub {
-		f = append(f, byte(sub))
-	}
-	f = binary.AppendUvarint(f, uint64(len(payload))) // lib0's varuint is LEB128
+	f := appendVarBytesStart(nil, kind, sub, withSub, len(payload))
 	return append(f, payload...)
+}
+
+// appendVarBytesStart appends to dst all of varBytesFrame's frame but the
+// payload's n bytes; with dst nil, in a slice with room for them.
+func appendVarBytesStart(dst []byte, kind, sub uint64, withSub bool, n int) []byte {
+	msgLen := 1 + uvarintLen(uint64(n)) + n
+	if withSub {
+		msgLen++
+	}
+	if dst == nil {
+		dst = make([]byte, 0, frameSize(msgLen))
+	}
+	dst = appendFrameHeader(dst, finBinary, msgLen)
+	dst = append(dst, byte(kind))
+	if withSub {
+		dst = append(dst, byte(sub))
+	}
+	return binary.AppendUvarint(dst, uint64(n)) // lib0's varuint is LEB128
 }
 
 // uvarintLen is the length of v as a varuint.

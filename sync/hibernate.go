@@ -2,7 +2,6 @@ package sync
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -181,10 +180,7 @@ const step2Headroom = 10 + 2 + 5
 // step2Header is the start of syncFrame(syncStep2, payload) for a payload
 // of n bytes.
 func step2Header(n int) []byte {
-	msgLen := 2 + uvarintLen(uint64(n)) + n
-	h := appendFrameHeader(make([]byte, 0, step2Headroom), finBinary, msgLen)
-	h = append(h, messageSync, syncStep2)
-	return binary.AppendUvarint(h, uint64(n))
+	return appendVarBytesStart(make([]byte, 0, step2Headroom), messageSync, syncStep2, true, n)
 }
 
 // cache keeps state, the document's encoded state, as the payload of its
