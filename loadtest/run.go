@@ -252,32 +252,45 @@ func connectSynced(ctx context.Context, n, parallel int, errs *errorCount, check
 	if check != nil {
 		got = make([][]byte, n)
 	}
-	var wg gosync.WaitGroup
-	sem := make(chan struct{}, parallel)
-	for i := range n {
-		sem <- struct{}{}
+	connect := func(i int) {
+		start := time.Now()
+		c, err := newClient(i)
+		if err == nil {
+			wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+			var u []byte
+			u, err = c.sync(wctx)
+			cancel()
+			if err == nil && got != nil {
+				got[i] = u
+			}
+		}
+		if err != nil {
+			errs.add(fmt.Errorf("connection %d: %w", i, err))
+			return
+		}
+		cs[i], took[i] = c, time.Since(start)
+	}
+	// parallel dialers, each with its stack grown before the first dial:
+	// a goroutine started for each connection grew its stack from 2 KB
+	// step by step (copying it each time) as it first dialed, on the
+	// load generator's clock.
+	var wg, ready gosync.WaitGroup
+	next := make(chan int)
+	for range min(parallel, n) {
+		ready.Add(1)
 		wg.Go(func() {
-			defer func() { <-sem }()
-			start := time.Now()
-			c, err := newClient(i)
-			if err == nil {
-				wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-				var u []byte
-				u, err = c.awaitStep2(wctx)
-				cancel()
-				if err != nil {
-					c.close()
-				} else if got != nil {
-					got[i] = u
-				}
+			growStack(stackDepth)
+			ready.Done()
+			for i := range next {
+				connect(i)
 			}
-			if err != nil {
-				errs.add(fmt.Errorf("connection %d: %w", i, err))
-				return
-			}
-			cs[i], took[i] = c, time.Since(start)
 		})
 	}
+	ready.Wait()
+	for i := range n {
+		next <- i
+	}
+	close(next)
 	wg.Wait()
 	for i, u := range got {
 		if cs[i] == nil {
@@ -290,6 +303,24 @@ func connectSynced(ctx context.Context, n, parallel int, errs *errorCount, check
 		}
 	}
 	return cs, took
+}
+
+// stackDepth is how many growStack frames a dialer's stack is grown by
+// before it dials: about 32 KB, more than a dial and a sync use.
+const stackDepth = 32
+
+// growStack uses about depth KB of stack, so that the calling goroutine's
+// stack is that large when it returns (a stack shrinks only in a garbage
+// collection, which a join storm holds off).
+//
+//go:noinline
+func growStack(depth int) byte {
+	var frame [1000]byte
+	frame[depth%len(frame)] = byte(depth)
+	if depth <= 0 {
+		return frame[0]
+	}
+	return growStack(depth-1) + frame[(depth*7)%len(frame)]
 }
 
 // awarenessID returns connection i's awareness client ID when awareness

@@ -84,7 +84,7 @@ func (c *conn) stopExpiry() {
 func (c *conn) refuseWrite() {
 	c.srv.readOnlyRefused.Add(1)
 	c.log.Debug("refused an update from a read-only connection")
-	c.send(permissionDeniedFrame)
+	c.reply(permissionDeniedFrame)
 }
 
 // permissionDeniedMessage is y-protocols' auth message: [messageAuth,

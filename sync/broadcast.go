@@ -95,7 +95,7 @@ func (r *room) flushBroadcasts() {
 		wait := r.out.delay(time.Now(), win, r.srv.maxBroadcastWin)
 		if wait > 0 {
 			if r.out.timer == nil {
-				r.out.timer = time.AfterFunc(wait, r.sendBroadcast)
+				r.out.timer = time.AfterFunc(wait, r.timedBroadcast)
 			} else {
 				r.out.timer.Reset(wait)
 			}
@@ -106,6 +106,19 @@ func (r *room) flushBroadcasts() {
 		}
 	}
 	r.sendBroadcast()
+	if r.takeDuePersister() {
+		go r.persist() // this is a connection's read loop
+	}
+}
+
+// timedBroadcast sends a batch at its window's end, on the timer's
+// goroutine, which then stores the room's queue if that waited for the
+// broadcast (persist.go).
+func (r *room) timedBroadcast() {
+	r.sendBroadcast()
+	if r.takeDuePersister() {
+		r.persist()
+	}
 }
 
 // sendBroadcast takes the outbox and sends it to the members.

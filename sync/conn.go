@@ -7,7 +7,6 @@ import (
 	"runtime/debug"
 	gosync "sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/olahol/melody"
@@ -33,9 +32,10 @@ type conn struct {
 	id     uint64          // the connection's number, for the logs
 	remote string          // the client's address, for the logs
 	sess   *melody.Session // set by the connect handler before anyone else sees the conn
-	// raw writes to the socket without blocking (sendInline); nil if the
-	// connection is not a plain socket. Set with sess.
-	raw  syscall.RawConn
+	// sock is the plain socket, written to without blocking (sendInline,
+	// flushReplies); nil if the connection is not one (socket.go). Set
+	// with sess.
+	sock *socketConn
 	room *room // set (under the room's mutex) when joined; nil if joining failed
 
 	grant   auth.Grant    // what the Authorizer allowed
@@ -58,6 +58,11 @@ type conn struct {
 	// goroutine) when an update of this connection made it the flusher of
 	// the room's outbox (broadcast.go).
 	flushAfter bool
+
+	// replying records that c's own goroutine is the send queue's writer,
+	// with replies to write once its handler is done (sendqueue.go). Used
+	// on that goroutine only.
+	replying bool
 
 	// countedIP records that the connection counts in Server.perIP;
 	// guarded by the Server's mutex.
@@ -212,6 +217,7 @@ func (c *conn) finish() {
 // handleMessage handles one binary message from the client. A message the
 // protocol does not allow closes this connection only.
 func (c *conn) handleMessage(b []byte) {
+	defer c.flushReplies() // last, even after a panic
 	defer c.recoverPanic("handling a message")
 	r := c.room
 	if r == nil || c.closing.Load() {

@@ -304,7 +304,11 @@ func TestRestoredMessage(t *testing.T) {
 			if !appendLoads {
 				store = loadOnlyStore{fs}
 			}
-			h := newHarness(t, Options{Store: store, PingInterval: 40 * time.Millisecond, HibernateAfter: 60 * time.Millisecond})
+			// The room hibernates again HibernateAfter after the joiner
+			// loaded it: long enough for the checks below to find the
+			// restored state even on a slow machine (with 60 ms, a
+			// race-enabled run sometimes missed it).
+			h := newHarness(t, Options{Store: store, PingInterval: 40 * time.Millisecond, HibernateAfter: 250 * time.Millisecond})
 			h.store = fs
 			a := h.dial("doc")
 			if text != "" {
@@ -315,7 +319,13 @@ func TestRestoredMessage(t *testing.T) {
 			r := h.roomOf("doc")
 			waitFor(t, "the room to go dormant", r.dormantNow)
 			waitText(t, text, h.dial("doc"))
-			waitFor(t, "the joiner's sync step 1 to load the document", func() bool { return !r.dormantNow() })
+			var msg, encoded []byte
+			waitFor(t, "the joiner's sync step 1 to load the document", func() bool {
+				r.mu.Lock()
+				defer r.mu.Unlock()
+				msg, encoded = r.fullStep2, r.encoded
+				return msg != nil
+			})
 
 			stored, err := fs.inner.Load(context.Background(), "doc")
 			if err != nil {
@@ -324,9 +334,6 @@ func TestRestoredMessage(t *testing.T) {
 			if stored == nil {
 				stored = emptyUpdate
 			}
-			r.mu.Lock()
-			msg, encoded := r.fullStep2, r.encoded
-			r.mu.Unlock()
 			if want := binaryFrame(encodeSync(syncStep2, stored)); !bytes.Equal(msg, want) || !bytes.Equal(encoded, stored) {
 				t.Errorf("LoadAppend %v, %d bytes of text: cached message %x…, want %x…", appendLoads, len(text), msg[:min(len(msg), 8)], want[:min(len(want), 8)])
 			}

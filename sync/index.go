@@ -35,12 +35,20 @@ func (s *Server) join(c *conn) error {
 	s.mu.Unlock()
 
 	if first {
+		// The client gets the answer to its upgrade while the document
+		// loads, rather than after (flushReplies).
+		c.flushReplies()
 		r.load(s.ctx)
 		if r.loadErr != nil {
 			s.forget(r)
 		}
 	} else {
-		<-r.ready
+		select {
+		case <-r.ready:
+		default:
+			c.flushReplies()
+			<-r.ready
+		}
 	}
 	if r.loadErr != nil {
 		s.release(r)

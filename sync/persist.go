@@ -19,6 +19,17 @@ import (
 // instead of one per message, and its pongs are never stuck behind the
 // disk.
 //
+// An update queued while the room's next broadcast is already due
+// (broadcast.go) does not start the persister: the broadcast does, once
+// its sends are done, on its own goroutine when it ran from the window's
+// timer. A hot room, whose broadcasts each carry a window's updates, thus
+// starts one persister per window rather than one goroutine per update
+// (with a fast store, each of those stored one update and ended), and
+// stores a window's updates in one Append. The persister still runs
+// within a window of the update, and the update counts as unsaved
+// (persisting, waitPersisted, the limits below) from the moment it is
+// queued.
+//
 // The queue is bounded: while a room's unsaved updates (queued or being
 // stored) exceed maxUnsavedBytes or maxUnsavedUpdates, the connections that
 // send to it wait after each update until the persister has caught up:
@@ -60,16 +71,33 @@ func (r *room) enqueue(updates [][]byte) {
 	r.unsavedUpdates += len(updates)
 	if r.persisted == nil {
 		r.persisted = make(chan struct{})
-		// No Wait on persisters can be under way: Shutdown waits for them
-		// only after every connection handler, hence every enqueue, has
-		// returned.
+		// Counted now, even when the broadcast starts it: no Wait on
+		// persisters can be under way while a handler runs (Shutdown
+		// waits for them only after every connection handler, hence
+		// every enqueue, has returned), and the broadcast runs whether
+		// or not the server is shutting down.
 		r.srv.persisters.Add(1)
-		go r.persist()
+		if r.out.flusher {
+			r.persisterDue = true
+		} else {
+			go r.persist()
+		}
 	}
+}
+
+// takeDuePersister reports whether a persister is due (see enqueue) and
+// makes the caller responsible for running it.
+func (r *room) takeDuePersister() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	due := r.persisterDue
+	r.persisterDue = false
+	return due
 }
 
 // persist is the room's persister: it stores batches of the queue until
 // the queue is empty (or the room has failed), then closes r.persisted.
+// It is counted in Server.persisters by enqueue.
 func (r *room) persist() {
 	defer r.srv.persisters.Done()
 	for {

@@ -438,3 +438,42 @@ func TestUnloadWaitsForTheQueue(t *testing.T) {
 	b := h.dial("doc")
 	waitText(t, "sent before leaving", b)
 }
+
+// In a busy room, updates applied while a timed broadcast is due are
+// stored by that broadcast's goroutine, once its window ends, in one
+// Append: not one persister (and Append) per update. They count as
+// unsaved all along, and Shutdown waits for them.
+func TestTimedBroadcastStoresItsWindow(t *testing.T) {
+	const window = 300 * time.Millisecond
+	store := newSlowStore()
+	h := newHarness(t, Options{Store: store, BroadcastWindow: window, MaxBroadcastWindow: window})
+	a := h.dial("doc")
+	b := h.dial("doc")
+	waitFor(t, "two members", func() bool { return h.members("doc") == 2 })
+	r := h.roomOf("doc")
+
+	a.insert("x") // a quiet room: broadcast and stored at once
+	waitText(t, "x", b)
+	waitFor(t, "the first update to be stored", func() bool { return store.appendsDone() == 1 && !r.persisting() })
+
+	const n = 50
+	want := "x" + burst(a, n, 'y')
+	waitFor(t, "the burst to be applied", func() bool { u, _ := r.unsaved(); return u == n })
+	if !r.persisting() {
+		t.Error("the burst waiting for its broadcast does not count as persisting")
+	}
+	if got := store.appendsStarted(); got != 1 {
+		t.Errorf("%d Appends started before the window ended, want 1 (the first update's)", got)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := h.srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := storedText(t, store.faultStore, "doc"); got != want {
+		t.Errorf("stored %q, want %q", got, want)
+	}
+	if got := store.appendsDone(); got != 2 {
+		t.Errorf("%d Appends, want 2: the first update, then the window's %d", got, n)
+	}
+}

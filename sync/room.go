@@ -71,8 +71,11 @@ type room struct {
 	queue          [][]byte
 	unsavedBytes   int
 	unsavedUpdates int
-	persisted      chan struct{} // non-nil while the persister runs; closed when it stops
-	progress       chan struct{} // closed when the persister stores a batch, if someone waits
+	persisted      chan struct{} // non-nil while updates wait or the persister runs; closed when it stops
+	// persisterDue records a persister counted in Server.persisters but
+	// not started yet: the pending broadcast runs it (persist.go).
+	persisterDue bool
+	progress     chan struct{} // closed when the persister stores a batch, if someone waits
 
 	// Update broadcasts (broadcast.go): out is guarded by mu; sendMu is
 	// held by the goroutine sending a batch, and guards recipients, its
@@ -163,9 +166,9 @@ func (r *room) add(c *conn) bool {
 		r.log.Error("sending sync step 1", "err", err)
 		return false
 	}
-	c.send(syncFrame(syncStep1, sv))
+	c.reply(syncFrame(syncStep1, sv))
 	if states := r.awareness.present(); len(states) > 0 {
-		c.send(awarenessFrame(states))
+		c.reply(awarenessFrame(states))
 	}
 	return true
 }
@@ -174,23 +177,39 @@ func (r *room) add(c *conn) bool {
 // states it controlled are gone.
 func (r *room) remove(c *conn) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if _, ok := r.members[c]; !ok {
+		r.mu.Unlock()
 		return
 	}
 	delete(r.members, c)
+	var f []byte
+	var to []*conn
 	if removed := r.awareness.removeOwned(c); len(removed) > 0 && !r.failed {
-		r.broadcast(awarenessFrame(removed), nil)
+		f, to = awarenessFrame(removed), r.membersExcept(nil)
 	}
+	r.mu.Unlock()
+	sendAll(to, f)
 }
 
-// broadcast queues frame f to every member but except. Called with mu
-// held: it never writes to a socket itself.
-func (r *room) broadcast(f []byte, except *conn) {
+// membersExcept returns the members but except. Called with mu held.
+func (r *room) membersExcept(except *conn) []*conn {
+	to := make([]*conn, 0, len(r.members))
 	for m := range r.members {
 		if m != except {
-			m.send(f)
+			to = append(to, m)
 		}
+	}
+	return to
+}
+
+// sendAll sends frame f to each of to, writing it at once to the sockets
+// with room (sendInline). Called without the room's mutex, like the
+// update broadcasts (broadcast.go), as the writes are system calls.
+// Awareness and keep-alive messages need no order among themselves: an
+// awareness state carries its clock, and the client keeps the newest.
+func sendAll(to []*conn, f []byte) {
+	for _, m := range to {
+		m.sendInline(f)
 	}
 }
 
@@ -246,7 +265,7 @@ func (r *room) answerStep1(c *conn, sv []byte) error {
 	if err != nil {
 		return err
 	}
-	c.send(msg)
+	c.reply(msg)
 	return nil
 }
 
@@ -254,18 +273,26 @@ func (r *room) answerStep1(c *conn, sv []byte) error {
 // changed something to the other members. An update that would make c
 // control too many client IDs is refused whole.
 func (r *room) applyAwareness(c *conn, entries []awarenessEntry) error {
+	f, to, err := r.mergeAwareness(c, entries)
+	sendAll(to, f)
+	return err
+}
+
+// mergeAwareness merges awareness entries from c and returns the frame to
+// forward and the members to forward it to (none if nothing changed).
+func (r *room) mergeAwareness(c *conn, entries []awarenessEntry) (f []byte, to []*conn, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.failed {
-		return nil
+		return nil, nil, nil
 	}
 	if err := c.checkAwarenessClients(entries); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if changed := r.awareness.apply(entries, c); len(changed) > 0 {
-		r.broadcast(awarenessFrame(changed), c)
+		return awarenessFrame(changed), r.membersExcept(c), nil
 	}
-	return nil
+	return nil, nil, nil
 }
 
 // sendAwareness answers a query-awareness message with every present
@@ -276,7 +303,7 @@ func (r *room) sendAwareness(c *conn) {
 	if r.failed {
 		return
 	}
-	c.send(awarenessFrame(r.awareness.present()))
+	c.reply(awarenessFrame(r.awareness.present()))
 }
 
 // keepalive sends keepaliveMessage to the members that were sent nothing
@@ -285,12 +312,14 @@ func (r *room) sendAwareness(c *conn) {
 // as traffic, so an idle member gets one every PingInterval.
 func (r *room) keepalive() {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	var idle []*conn
 	for m := range r.members {
 		if !m.sent.Swap(false) {
-			m.send(keepaliveFrame)
+			idle = append(idle, m)
 		}
 	}
+	r.mu.Unlock()
+	sendAll(idle, keepaliveFrame)
 }
 
 // fail gives up on the room after an update could not be applied safely or

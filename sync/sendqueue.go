@@ -1,8 +1,10 @@
 package sync
 
 import (
+	"bytes"
 	"errors"
 	"net"
+	"slices"
 	gosync "sync"
 	"time"
 )
@@ -14,11 +16,19 @@ import (
 // so one writer at most writes to a socket at a time and the order is
 // kept:
 //
-//   - A broadcast (sendInline) writes the frame itself, without blocking:
-//     a socket with room takes it at once, with no goroutine started. If
-//     the socket takes only part of it, the rest goes to a writer
-//     goroutine.
-//   - Any other send, or one that finds the socket full, starts a writer
+//   - A broadcast (update, awareness), a keep-alive or a ping
+//     (sendInline, writeInline), sent by a goroutine that holds no room
+//     lock, writes the frame itself, without blocking: a socket with room
+//     takes it at once, with no goroutine started. If the socket takes
+//     only part of it, the rest goes to a writer goroutine.
+//   - A reply (reply), which the connection's own goroutine queues while
+//     it handles the client's message (a sync step 2, the opening sync
+//     step 1 and awareness), is written by that goroutine once the
+//     handler is done (flushReplies), the same way, together with
+//     whatever queued behind it: answering a client starts no goroutine,
+//     and the replies to one message go out in one system call.
+//   - A send that finds the socket full, a close, and every send on a
+//     connection that is not a plain socket (TLS) start a writer
 //     goroutine, which writes everything waiting in one system call per
 //     round, with a deadline of WriteTimeout, and ends once the queue is
 //     empty.
@@ -30,8 +40,8 @@ import (
 // connection kept a 4 KB stack for its whole life (a stack shrinks only
 // while less than a quarter of it is in use, and a writer parked in
 // melody's select uses more). Melody's pings are off too: the keep-alive
-// loop queues them (Server.pingAll), and the answers to the client's pings
-// and close frame are queued as well (onPing, onPeerClose), so that nothing
+// loop sends them (Server.pingAll), and the answers to the client's pings
+// and close frame go through the queue as well (onPing, onPeerClose), so that nothing
 // else writes to the socket. One exception is gorilla's: a client that
 // breaks the protocol or sends a message over MaxMessageBytes gets a close
 // frame (1002, 1009) that gorilla writes itself on the reader, and that
@@ -62,50 +72,145 @@ type sendQueue struct {
 	closeWritten chan struct{}
 }
 
-// send queues frame f (frame.go) for the client without blocking; the
-// caller must not modify f, which may be queued to many members. A member
-// whose queue is over its bounds is disconnected as a slow consumer: the
-// room never waits for it.
-func (c *conn) send(f []byte) {
-	if c.closing.Load() {
-		return
-	}
-	c.sent.Store(true)
-	c.queue(f)
-}
-
-// queue queues f, starting a writer goroutine for it if the queue was
-// idle.
-func (c *conn) queue(f []byte) {
-	if c.enqueue(f) {
-		c.startWriter(f)
-	}
-}
-
-// sendInline is send for a caller that holds no lock the connection's
-// other work needs (a broadcast): if nothing waits, it writes f to the
-// socket itself, as far as the socket takes it without blocking.
+// sendInline sends frame f (frame.go) to the client without blocking; the
+// caller must hold no lock the connection's other work needs, and must not
+// modify f, which may go to many members. If nothing waits, it writes f to
+// the socket itself, as far as the socket takes it. A member whose queue
+// is over its bounds is disconnected as a slow consumer: the room never
+// waits for it.
 func (c *conn) sendInline(f []byte) {
 	if c.closing.Load() {
 		return
 	}
 	c.sent.Store(true)
+	c.writeInline(f)
+}
+
+// writeInline writes f at once if nothing waits and the socket takes it
+// (see sendInline), else queues it.
+func (c *conn) writeInline(f []byte) {
 	if !c.enqueue(f) {
 		return
 	}
-	if c.raw == nil {
+	if c.sock == nil {
 		c.startWriter(f)
 		return
 	}
-	n, err := tryWrite(c.raw, f)
+	n, err := tryWrite(c.sock.raw, f)
+	c.wrote(f[n:], nil, err)
+}
+
+// reply is send for a frame queued by c's own goroutine (the one that runs
+// melody's handlers for c) while it handles something from the client,
+// perhaps under the room's mutex: if the queue is idle, c's goroutine
+// becomes its writer, and writes what waits once the handler is done. The
+// handler must call flushReplies before it returns.
+func (c *conn) reply(f []byte) {
+	if c.closing.Load() {
+		return
+	}
+	c.sent.Store(true)
+	if !c.replying {
+		if !c.enqueue(f) {
+			return
+		}
+		c.replying = true
+	}
+	// c's goroutine is the writer: f waits for flushReplies, behind what
+	// this handler queued before, unless a close has started, which
+	// flushReplies then writes.
+	q := &c.out
+	q.mu.Lock()
+	if !q.closing {
+		q.waiting = append(q.waiting, f)
+		q.bytes += len(f)
+	}
+	q.mu.Unlock()
+}
+
+// flushReplies writes what the handler that ran on c's goroutine queued
+// with reply, and what queued behind it, as sendInline would: what the
+// socket does not take at once goes to a writer goroutine. The first
+// call also writes the answer to the upgrade request ahead of everything
+// (see adopt).
+func (c *conn) flushReplies() {
+	if !c.replying {
+		return
+	}
+	c.replying = false
+	if c.sock == nil {
+		c.startWriter(nil)
+		return
+	}
+	batch := c.out.take(nil)
+	if h := c.sock.takeHandshake(); h != nil {
+		batch = slices.Insert(batch, 0, h)
+	}
+	c.writeNow(batch)
+}
+
+// writeNow writes batch without blocking, in one system call when its
+// frames fit in a copy buffer together, and then ends the caller's turn as
+// the queue's writer (writerDone). If the socket is full, a writer
+// goroutine takes over from the first byte it did not take.
+func (c *conn) writeNow(batch net.Buffers) {
+	if len(batch) > 1 && sizeOf(batch) <= batchCopyMax {
+		bp := batchBuffers.Get().(*[]byte)
+		b := (*bp)[:0]
+		for _, f := range batch {
+			b = append(b, f...)
+		}
+		n, err := tryWrite(c.sock.raw, b)
+		var rest []byte
+		if n < len(b) {
+			rest = bytes.Clone(b[n:]) // b goes back to the pool
+		}
+		*bp = b[:0]
+		batchBuffers.Put(bp)
+		c.wrote(rest, nil, err)
+		return
+	}
+	for i, f := range batch {
+		n, err := tryWrite(c.sock.raw, f)
+		if err != nil {
+			c.wrote(f[n:], batch[i+1:], err)
+			return
+		}
+	}
+	c.writerDone()
+}
+
+// wrote ends a write without blocking that stopped with err (nil: all
+// written): the writer's turn ends, or a writer goroutine goes on with
+// rest (the unwritten part of a frame) and then the frames after it,
+// which go back to the head of the queue.
+func (c *conn) wrote(rest []byte, after [][]byte, err error) {
 	switch {
 	case err == nil:
 		c.writerDone()
 	case errors.Is(err, errWriteWouldBlock):
-		c.startWriter(f[n:])
+		if len(after) > 0 {
+			q := &c.out
+			q.mu.Lock()
+			if !q.closing { // else only the close frame still matters
+				q.waiting = append(slices.Clip(after), q.waiting...)
+				q.bytes += sizeOf(after)
+			}
+			q.mu.Unlock()
+		}
+		c.startWriter(rest)
 	default:
 		c.writeFailed(err)
 	}
+}
+
+// sizeOf returns the number of bytes in frames.
+func sizeOf(frames [][]byte) int {
+	n := 0
+	for _, f := range frames {
+		n += len(f)
+	}
+	return n
 }
 
 // ping queues a WebSocket ping, whose pong extends the connection's read
@@ -113,15 +218,15 @@ func (c *conn) sendInline(f []byte) {
 // traffic for the keep-alive: y-websocket does not see pings.
 func (c *conn) ping() {
 	if !c.closing.Load() {
-		c.queue(pingFrame)
+		c.writeInline(pingFrame)
 	}
 }
 
 // onPing answers a ping from the client (gorilla's ping handler, on the
-// connection's reader) with a pong through the queue.
+// connection's reader, which holds no lock) with a pong through the queue.
 func (c *conn) onPing(data string) error {
 	if !c.closing.Load() {
-		c.queue(appendFrame(nil, finPong, []byte(data)))
+		c.writeInline(appendFrame(nil, finPong, []byte(data)))
 	}
 	return nil
 }
@@ -184,6 +289,7 @@ func (c *conn) startWriter(first []byte) {
 	}
 	c.closers.Add(1)
 	c.mu.Unlock()
+	c.srv.writersStarted.Add(1)
 	go c.write(first)
 }
 
@@ -194,6 +300,11 @@ func (c *conn) startWriter(first []byte) {
 func (c *conn) write(first []byte) {
 	defer c.closers.Done()
 	nc := c.sess.WebsocketConnection().UnderlyingConn()
+	if c.sock != nil {
+		// The socket itself: net.Buffers writes with writev only to a
+		// net package connection.
+		nc = c.sock.Conn
+	}
 	var batch net.Buffers
 	if len(first) > 0 {
 		batch = append(batch, first)
@@ -233,11 +344,7 @@ func writeBatch(nc net.Conn, batch net.Buffers) error {
 		_, err := nc.Write(batch[0])
 		return err
 	}
-	size := 0
-	for _, f := range batch {
-		size += len(f)
-	}
-	if size > batchCopyMax {
+	if sizeOf(batch) > batchCopyMax {
 		_, err := batch.WriteTo(nc) // writev
 		return err
 	}

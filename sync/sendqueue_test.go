@@ -132,7 +132,7 @@ func TestLargeFramesReachClients(t *testing.T) {
 	r := h.roomOf("doc")
 	r.mu.Lock()
 	for m := range r.members {
-		if err := m.sess.WebsocketConnection().UnderlyingConn().(*net.TCPConn).SetWriteBuffer(8 << 10); err != nil {
+		if err := m.sock.Conn.(*net.TCPConn).SetWriteBuffer(8 << 10); err != nil {
 			t.Error(err)
 		}
 	}
@@ -250,7 +250,7 @@ func TestTLSConnectionsGoThroughTheConn(t *testing.T) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		for m := range r.members {
-			if m.raw != nil {
+			if m.sock != nil {
 				t.Fatal("a TLS connection is written to below TLS")
 			}
 		}
@@ -298,5 +298,69 @@ func TestMessageFrames(t *testing.T) {
 	}
 	if h, want := step2Header(70_000), syncFrame(syncStep2, make([]byte, 70_000))[:len(step2Header(70_000))]; !bytes.Equal(h, want) || len(h) > step2Headroom {
 		t.Errorf("step2Header(70000) = % x, want % x within %d bytes", h, want, step2Headroom)
+	}
+}
+
+// TestRepliesAndBroadcastsStartNoWriter checks that a connection's own
+// goroutine writes its replies (the opening messages of a join, a sync
+// step 2, an answer to query-awareness) and that awareness broadcasts are
+// written inline: none of them starts a writer goroutine while the
+// sockets have room.
+func TestRepliesAndBroadcastsStartNoWriter(t *testing.T) {
+	h := newHarness(t, Options{})
+	a := h.dial("doc")
+	a.insert("hello")
+	b := h.dial("doc")
+	waitText(t, "hello", b)
+	a.write(awarenessMessage(awarenessEntry{client: 11, clock: 1, state: `{"user":"ann"}`}))
+	waitFor(t, "b to see ann", func() bool { _, _, ok := b.awarenessOf(11); return ok })
+	before := b.updatesAbout(11)
+	b.write([]byte{messageQueryAwareness})
+	waitFor(t, "the query's answer", func() bool { return b.updatesAbout(11) > before })
+	b.insert(", world")
+	waitText(t, "hello, world", a, b)
+	if n := h.srv.writersStarted.Load(); n != 0 {
+		t.Errorf("%d writer goroutines started", n)
+	}
+}
+
+// TestOpeningMessagesShareTheHandshakeWrite checks that the answer to the
+// upgrade request, which the socket holds (socket.go), goes out first,
+// with the server's opening sync step 1 right behind it: a client joining
+// a loaded document finds both in its first read. (That they went in one
+// write, TestSocketConnHoldsTheFirstWrite checks: a client reading late
+// finds both either way. A client whose document must be loaded first
+// gets the answer before the load.)
+func TestOpeningMessagesShareTheHandshakeWrite(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.dial("doc") // loads it
+	nc, err := net.Dial("tcp", strings.TrimPrefix(h.base, "ws://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	req := "GET /ws/doc HTTP/1.1\r\nHost: quire.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := nc.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 4096)
+	n, err := nc.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := buf[:n]
+	if !bytes.HasPrefix(got, []byte("HTTP/1.1 101 ")) {
+		t.Fatalf("first read %q, want the 101 answer", got)
+	}
+	end := bytes.Index(got, []byte("\r\n\r\n"))
+	if end < 0 {
+		t.Fatalf("first read %q holds part of the answer", got)
+	}
+	frames := got[end+4:]
+	// An unmasked binary frame: [messageSync, syncStep1, state vector].
+	if len(frames) < 4 || frames[0] != finBinary || frames[2] != messageSync || frames[3] != syncStep1 {
+		t.Fatalf("first read after the answer %x, want the sync step 1 frame", frames)
 	}
 }

@@ -186,6 +186,10 @@ type Server struct {
 	bg         gosync.WaitGroup // the keep-alive loop and pending unloads
 	persisters gosync.WaitGroup // the rooms' running persisters
 
+	// writersStarted counts the connections' writer goroutines started
+	// (sendqueue.go): a socket that was full, a close, a TLS connection.
+	writersStarted atomic.Uint64
+
 	// sessions maps each connected *melody.Session to its *conn: the
 	// handlers' way from one to the other (a map per session, melody's
 	// Keys, would cost every connection a few hundred bytes). A plain map

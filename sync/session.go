@@ -19,6 +19,7 @@ import (
 // sent before the server's sync step 1.
 func (s *Server) onConnect(sess *melody.Session) {
 	c := adopt(sess)
+	defer c.flushReplies() // last, even after a panic: adopt may have queued
 	s.setConnOf(sess, c)
 	c.upgradeDone() // the HTTP handler may return (upgrade.go)
 	defer c.recoverPanic("connecting")

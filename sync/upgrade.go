@@ -2,7 +2,6 @@ package sync
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"runtime/debug"
 
@@ -78,7 +77,7 @@ func (s *Server) serveConn(w http.ResponseWriter, r *http.Request, c *conn) {
 	defer s.handlers.Done()
 	defer c.finish()
 	defer c.recoverServe()
-	if err := s.m.HandleRequestWithKeys(w, r, map[string]any{connKey: c}); err != nil {
+	if err := s.m.HandleRequestWithKeys(hijackWriter{w}, r, map[string]any{connKey: c}); err != nil {
 		// The upgrader has answered the request; onConnect never ran.
 		c.log.Debug("upgrade failed", "err", err)
 		c.upgradeDone()
@@ -125,11 +124,14 @@ func adopt(sess *melody.Session) *conn {
 	// Only a plain socket is written to without the net.Conn: a TLS
 	// connection (a Server behind http.ListenAndServeTLS) or any other
 	// wrapper must see every byte.
-	switch nc := ws.UnderlyingConn().(type) {
-	case *net.TCPConn:
-		c.raw, _ = nc.SyscallConn()
-	case *net.UnixConn:
-		c.raw, _ = nc.SyscallConn()
+	c.sock, _ = ws.UnderlyingConn().(*socketConn)
+	if c.sock != nil && c.sock.handshake != nil {
+		// Gorilla's answer to the upgrade request waits in the socket
+		// (socket.go): c's goroutine takes the writer's turn before
+		// anyone else can queue a frame, and writes the answer ahead of
+		// the opening messages when onConnect is done (flushReplies).
+		c.out.busy = true
+		c.replying = true
 	}
 	// The answers to the client's pings go through the send queue, as the
 	// server writes nothing else outside it (sendqueue.go).
