@@ -25,10 +25,10 @@ const (
 	defaultSendQueueBytes  = 16 << 20
 	defaultBroadcastWindow = time.Millisecond
 	// defaultMaxBroadcastWin: a hot room's writes (one per member per
-	// window) are most of its CPU, and at 12 ms they cost about a fifth
+	// window) are most of its CPU, and at 10 ms they cost about a sixth
 	// less than at 8 ms, while its updates still reach every member well
 	// within 20 ms (README, "Merged broadcasts").
-	defaultMaxBroadcastWin = 12 * time.Millisecond
+	defaultMaxBroadcastWin = 10 * time.Millisecond
 	defaultUnloadDelay     = 30 * time.Second
 	defaultHibernateAfter  = 10 * time.Second
 
@@ -99,7 +99,7 @@ type Options struct {
 	// MaxBroadcastWindow bounds how far a busy room's window grows: it
 	// doubles with every broadcast that had to wait for its window's end,
 	// and falls back to BroadcastWindow after a window without one.
-	// Zero: 12 ms (or BroadcastWindow, if longer).
+	// Zero: 10 ms (or BroadcastWindow, if longer).
 	BroadcastWindow    time.Duration
 	MaxBroadcastWindow time.Duration
 

@@ -86,7 +86,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	num(&t.sendQueue, "send-queue", "QUIRE_SEND_QUEUE", 512, "messages that may wait for one slow client before it is disconnected (1013)")
 	num(&t.sendQueueBytes, "send-queue-bytes", "QUIRE_SEND_QUEUE_BYTES", 16<<20, "bytes that may wait for one slow client before it is disconnected (1013)")
 	dur(&t.broadcastWindow, "broadcast-window", "QUIRE_BROADCAST_WINDOW", time.Millisecond, "shortest time between a room's update broadcasts (updates within it are merged); negative: none")
-	dur(&t.maxBroadcastWindow, "max-broadcast-window", "QUIRE_MAX_BROADCAST_WINDOW", 12*time.Millisecond, "how far a busy room's broadcast window may grow")
+	dur(&t.maxBroadcastWindow, "max-broadcast-window", "QUIRE_MAX_BROADCAST_WINDOW", 10*time.Millisecond, "how far a busy room's broadcast window may grow")
 	dur(&t.unloadDelay, "unload-delay", "QUIRE_UNLOAD_DELAY", 30*time.Second, "how long a document without connections stays loaded")
 	dur(&t.hibernateAfter, "hibernate-after", "QUIRE_HIBERNATE_AFTER", 10*time.Second, "idle time after which a document is dropped from memory until needed (it is in the store); negative: never")
 	c.security.register(fs)
