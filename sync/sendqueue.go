@@ -155,18 +155,13 @@ func (c *conn) flushReplies() {
 // goroutine takes over from the first byte it did not take.
 func (c *conn) writeNow(batch net.Buffers) {
 	if len(batch) > 1 && sizeOf(batch) <= batchCopyMax {
-		bp := batchBuffers.Get().(*[]byte)
-		b := (*bp)[:0]
-		for _, f := range batch {
-			b = append(b, f...)
-		}
+		bp, b := joinFrames(batch)
 		n, err := tryWrite(c.sock.raw, b)
 		var rest []byte
 		if n < len(b) {
 			rest = bytes.Clone(b[n:]) // b goes back to the pool
 		}
-		*bp = b[:0]
-		batchBuffers.Put(bp)
+		releaseFrames(bp, b)
 		c.wrote(rest, nil, err)
 		return
 	}
@@ -348,15 +343,26 @@ func writeBatch(nc net.Conn, batch net.Buffers) error {
 		_, err := batch.WriteTo(nc) // writev
 		return err
 	}
-	bp := batchBuffers.Get().(*[]byte)
-	b := (*bp)[:0]
+	bp, b := joinFrames(batch)
+	_, err := nc.Write(b)
+	releaseFrames(bp, b)
+	return err
+}
+
+// joinFrames copies the frames of batch (at most batchCopyMax bytes) into
+// a pooled buffer, for one system call; releaseFrames hands it back.
+func joinFrames(batch net.Buffers) (bp *[]byte, b []byte) {
+	bp = batchBuffers.Get().(*[]byte)
+	b = (*bp)[:0]
 	for _, f := range batch {
 		b = append(b, f...)
 	}
-	_, err := nc.Write(b)
+	return bp, b
+}
+
+func releaseFrames(bp *[]byte, b []byte) {
 	*bp = b[:0]
 	batchBuffers.Put(bp)
-	return err
 }
 
 // take appends to batch the frames waiting (the close frame alone, once a
