@@ -72,7 +72,7 @@ func runFanOut(ctx context.Context, cfg Config, f *fixtures, r *Result) error {
 	n := cfg.Rooms * cfg.Clients
 	receivers := make([]*receiver, n)
 	connStart := time.Now()
-	clients, _ := connectSynced(ctx, n, cfg.Dialers, errs, nil, func(i int) (*client, error) {
+	clients, _, _ := connectSynced(ctx, n, cfg.Dialers, errs, false, func(i int) (*client, error) {
 		room, member := i/cfg.Clients, i%cfg.Clients
 		rc := &receiver{f: f, room: rooms[room], self: -1, next: make([]int, cfg.Senders), delivered: &delivered, errs: errs}
 		if member < cfg.Senders {

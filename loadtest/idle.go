@@ -12,7 +12,7 @@ import (
 func runIdle(ctx context.Context, cfg Config, r *Result) error {
 	errs := &errorCount{}
 	m := startMeter(cfg.PID)
-	clients, took := connectSynced(ctx, cfg.Clients, cfg.Dialers, errs, nil, func(i int) (*client, error) {
+	clients, took, _ := connectSynced(ctx, cfg.Clients, cfg.Dialers, errs, false, func(i int) (*client, error) {
 		return dial(ctx, cfg.URL, cfg.Protocol, cfg.room(i%cfg.Rooms), awarenessID(cfg, i), nil)
 	})
 	defer func() { closeAll(clients) }()

@@ -160,7 +160,7 @@ func runJoin(ctx context.Context, cfg Config, f *fixtures, r *Result, seed bool)
 		m := startMeter(cfg.PID)
 		blank := cfg
 		blank.Prefix += "blank-"
-		blanks, _ := connectSynced(ctx, cfg.Rooms, cfg.Dialers, errs, nil, func(i int) (*client, error) {
+		blanks, _, _ := connectSynced(ctx, cfg.Rooms, cfg.Dialers, errs, false, func(i int) (*client, error) {
 			return dial(ctx, cfg.URL, cfg.Protocol, blank.room(i), 0, nil)
 		})
 		defer func() { closeAll(blanks) }()
@@ -183,22 +183,24 @@ func runJoin(ctx context.Context, cfg Config, f *fixtures, r *Result, seed bool)
 			r.BytesPerDoc = (p.ServerRSSGrew - base.ServerRSSGrew) / int64(cfg.Rooms)
 		}
 	}
-	m := startMeter(cfg.PID)
-	check := func(u []byte) error {
-		if !holdsDoc(f, u) {
-			return errIncomplete
-		}
-		return nil
-	}
 	warmHeap(stormHeapWarm + cfg.Clients*len(f.doc)*4)
+	m := startMeter(cfg.PID)
 	restoreGC := pauseGC()
-	clients, took := connectSynced(ctx, cfg.Clients, cfg.Clients, errs, check, func(i int) (*client, error) {
+	clients, took, step2s := connectSynced(ctx, cfg.Clients, cfg.Clients, errs, true, func(i int) (*client, error) {
 		return dial(ctx, cfg.URL, cfg.Protocol, cfg.room(i%cfg.Rooms), awarenessID(cfg, i), nil)
 	})
 	restoreGC()
 	r.ConnectSec = time.Since(m.start).Seconds()
-	defer func() { closeAll(clients) }()
 	r.record(m.stop())
+	defer func() { closeAll(clients) }()
+	// Checked after the clock (and the CPU meters) stopped.
+	for i, u := range step2s {
+		if clients[i] != nil && !holdsDoc(f, u) {
+			errs.add(fmt.Errorf("connection %d: %w", i, errIncomplete))
+			clients[i].close()
+			clients[i] = nil
+		}
+	}
 	r.Latency = quantiles(synced(clients, took))
 	r.Connections = r.Latency.N
 	countDropped(clients, errs)

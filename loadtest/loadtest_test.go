@@ -196,3 +196,30 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// The server's CPU time comes from the threads' schedstat, to the
+// nanosecond, where the kernel keeps it: it grows with work done, by far
+// less than a 10 ms tick for a little work.
+func TestSchedCPU(t *testing.T) {
+	before, ok := schedCPU(os.Getpid())
+	if !ok {
+		t.Skip("this kernel keeps no /proc/PID/task/*/schedstat (CONFIG_SCHED_INFO)")
+	}
+	sum := 0
+	for deadline := time.Now().Add(20 * time.Millisecond); time.Now().Before(deadline); {
+		for i := range 1000 {
+			sum += i
+		}
+	}
+	after, ok := schedCPU(os.Getpid())
+	if !ok {
+		t.Fatal("schedstat readable once, then not")
+	}
+	if d := after - before; d < 10*time.Millisecond || d > 10*time.Second {
+		t.Errorf("20 ms of work measured as %v (sum %d)", d, sum)
+	}
+	s, err := sampleProc(os.Getpid())
+	if err != nil || s.schedCPU < after {
+		t.Errorf("sampleProc: %+v, %v; want schedCPU ≥ %v", s, err, after)
+	}
+}

@@ -236,21 +236,19 @@ func (e *errorCount) fill(r *Result) {
 	}
 }
 
-// connectSynced opens n connections with at most cfg.Dialers dialing at
+// connectSynced opens n connections with at most parallel dialing at
 // once and waits until each has its first sync step 2. newClient(i) dials
 // connection i. Connections that failed are nil in the result and counted
-// in errs; the time each took to sync is returned with them. check, if
-// not nil, vets each first step 2.
-func connectSynced(ctx context.Context, n, parallel int, errs *errorCount, check func([]byte) error, newClient func(i int) (*client, error)) ([]*client, []time.Duration) {
-	cs := make([]*client, n)
-	took := make([]time.Duration, n)
-	// What each client's sync step 2 held, checked once all are synced:
-	// checking parses the whole update, which on a load generator sharing
-	// one core would delay the other clients' reads and count in their
-	// times.
-	var got [][]byte
-	if check != nil {
-		got = make([][]byte, n)
+// in errs; the time each took to sync is returned with them, and with
+// keepStep2 the update of each one's first step 2 (checked by the caller
+// once all are synced: checking parses the whole update, which on a load
+// generator sharing one core would delay the other clients' reads and
+// count in their times).
+func connectSynced(ctx context.Context, n, parallel int, errs *errorCount, keepStep2 bool, newClient func(i int) (*client, error)) (cs []*client, took []time.Duration, step2s [][]byte) {
+	cs = make([]*client, n)
+	took = make([]time.Duration, n)
+	if keepStep2 {
+		step2s = make([][]byte, n)
 	}
 	connect := func(i int) {
 		start := time.Now()
@@ -260,8 +258,8 @@ func connectSynced(ctx context.Context, n, parallel int, errs *errorCount, check
 			var u []byte
 			u, err = c.sync(wctx)
 			cancel()
-			if err == nil && got != nil {
-				got[i] = u
+			if err == nil && step2s != nil {
+				step2s[i] = u
 			}
 		}
 		if err != nil {
@@ -292,17 +290,7 @@ func connectSynced(ctx context.Context, n, parallel int, errs *errorCount, check
 	}
 	close(next)
 	wg.Wait()
-	for i, u := range got {
-		if cs[i] == nil {
-			continue
-		}
-		if err := check(u); err != nil {
-			errs.add(fmt.Errorf("connection %d: %w", i, err))
-			cs[i].close()
-			cs[i] = nil
-		}
-	}
-	return cs, took
+	return cs, took, step2s
 }
 
 // stackDepth is how many growStack frames a dialer's stack is grown by
