@@ -51,6 +51,7 @@ func (d *Doc) applyDecoded(txn *Transaction, u *decodedUpdate) {
 	var rest map[uint64][]*Item
 	var restMissing map[uint64]uint64
 	if u.one != nil {
+		txn.reserveDeletes(u.oneClient, u.oneDeleted)
 		rest, restMissing = d.integrateClient(txn, u.oneClient, nil, u.one)
 	} else {
 		rest, restMissing = d.integrateStructs(txn, u.structs)

@@ -307,6 +307,45 @@ func findIndex(l *structList, clock uint64) int {
 	if lo > hi || hi >= len(seg) || lo < 0 {
 		return -1
 	}
+	// Interpolate first. A client's clocks grow at a fairly even pace
+	// along its structs, so the clock's place between the range's first
+	// and last clocks is a good guess at its index (Yjs pivots on the same
+	// guess); a probe eight structs further on brackets it when it is
+	// close. On a loaded document a third of the origins lie far from
+	// every hint, and bisection's dozen probes were each a cache miss.
+	// A few steps at most, so that uneven clocks cost no more than a
+	// bisection's last few probes.
+	for step := 0; step < 3 && hi-lo > 16; step++ {
+		cl, ch := seg[lo].id.Clock, seg[hi].id.Clock
+		if clock < cl {
+			break
+		}
+		if clock >= ch {
+			lo = hi
+			break
+		}
+		g := lo + int(float64(clock-cl)/float64(ch-cl)*float64(hi-lo))
+		g = min(max(g, lo), hi-1)
+		if seg[g].id.Clock <= clock {
+			lo = g
+			if e := g + 8; e < hi {
+				if seg[e].id.Clock > clock {
+					hi = e - 1
+				} else {
+					lo = e
+				}
+			}
+		} else {
+			hi = g - 1
+			if e := g - 8; e > lo {
+				if seg[e].id.Clock <= clock {
+					lo = e
+				} else {
+					hi = e - 1
+				}
+			}
+		}
+	}
 	for lo < hi {
 		mid := int(uint(lo+hi+1) >> 1)
 		if seg[mid].id.Clock <= clock {

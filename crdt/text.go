@@ -310,22 +310,17 @@ func textFormat(txn *Transaction, b *branch, index, length int, attrs Attrs) err
 	return nil
 }
 
+// textString returns the text of the visible string items of b.
 func textString(b *branch) string {
-	size := 0
-	for n := b.start; n != nil; n = n.right {
-		if n.visible() {
-			if c, ok := n.str(); ok {
-				size += len(c)
-			}
-		}
-	}
+	// One pass: the visible length in UTF-16 units is the byte length of
+	// ASCII text, and the usual text is mostly ASCII; other text makes the
+	// builder grow. (A first pass to size it exactly walked every item
+	// twice, a cache miss each on a loaded document.)
 	var sb strings.Builder
-	sb.Grow(size)
+	sb.Grow(b.length)
 	for n := b.start; n != nil; n = n.right {
-		if n.visible() {
-			if c, ok := n.str(); ok {
-				sb.WriteString(c)
-			}
+		if n.visible() && n.ckind == refString {
+			sb.WriteString(n.text())
 		}
 	}
 	return sb.String()

@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"math/rand/v2"
+	"slices"
 
 	"github.com/quirehq/quire/crdt/lib0"
 )
@@ -47,6 +48,27 @@ func (txn *Transaction) Origin() any { return txn.origin }
 // Local reports whether the transaction holds local edits (as opposed to an
 // applied update).
 func (txn *Transaction) Local() bool { return txn.local }
+
+// reserveDeletes makes room for n more ranges of client in the
+// transaction's delete set. A load brings thousands of deleted structs,
+// each a range of its own (live text lies between them); growing the
+// slice append by append allocated about twice what it ended with and
+// copied it a dozen times. (recycle drops a large slice afterwards.)
+func (txn *Transaction) reserveDeletes(client uint64, n int) {
+	if n <= 64 {
+		return
+	}
+	rs := txn.deleteSet[client]
+	if cap(rs)-len(rs) >= n {
+		return
+	}
+	if txn.deleteSet == nil {
+		txn.deleteSet = make(deleteSet)
+	}
+	// (An empty entry counts as absent: addDelete still lists the client
+	// in deleteOrder when it adds the first range.)
+	txn.deleteSet[client] = slices.Grow(rs, n)
+}
 
 // addDelete records a deleted range in the transaction's delete set.
 func (txn *Transaction) addDelete(client, clock, length uint64) {
@@ -230,9 +252,10 @@ func (d *Doc) recycle(txn *Transaction) {
 	txn.changedIdx = nil
 	if len(txn.deleteSet) <= 4 {
 		// Keep the map and the range slices; empty entries count as absent.
-		// Entries of clients not in deleteOrder are empty already.
-		for _, client := range txn.deleteOrder {
-			if rs := txn.deleteSet[client]; cap(rs) <= 64 {
+		// (All entries, not only deleteOrder's: reserveDeletes may have
+		// sized one that stayed empty.)
+		for client, rs := range txn.deleteSet {
+			if cap(rs) <= 64 {
 				txn.deleteSet[client] = rs[:0]
 			} else {
 				// Do not hold on to a large one.

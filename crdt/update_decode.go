@@ -30,7 +30,10 @@ type decodedUpdate struct {
 	// in clock order, without a slice of pointers to them.
 	oneClient uint64
 	one       []Item
-	ds        deleteSet
+	// oneDeleted counts the deleted (ContentDeleted) structs in one: a
+	// load reserves their delete-set ranges up front.
+	oneDeleted int
+	ds         deleteSet
 	// A delete set of one client (the usual case) is in dsClient/dsRanges
 	// instead of in ds, when dsOne is set.
 	dsOne    bool
@@ -94,12 +97,12 @@ func readStructs(d *lib0.Decoder, u *decodedUpdate) error {
 		if out == nil && u.scratch {
 			box = &u.box
 		}
-		client, slab, err := readClientBlock(d, box)
+		client, slab, deleted, err := readClientBlock(d, box)
 		if err != nil {
 			return err
 		}
 		if out == nil {
-			u.oneClient, u.one = client, slab
+			u.oneClient, u.one, u.oneDeleted = client, slab, deleted
 			continue
 		}
 		// A client listed twice replaces its earlier entry, as in Yjs.
@@ -134,25 +137,25 @@ func itemPointers(slab []Item) []*Item {
 // readClientBlock reads one client's block: struct count, client, start
 // clock, then the structs in clock order, into one slab.
 // A lone struct is decoded into scratch when it is not nil.
-func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, slab []Item, err error) {
+func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, slab []Item, deleted int, err error) {
 	numStructs, err := d.ReadVarUint()
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
 	var ar decodeArena
 	var clientRaw []byte
 	if client, clientRaw, err = d.ReadVarUintBytes(); err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
 	ar.clientPrefix = lib0.NewWordPrefix(clientRaw)
 	ar.client = client
 	clock, err := d.ReadVarUint()
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
 	// Every struct takes at least two bytes.
 	if numStructs > uint64(d.Remaining())/2 {
-		return 0, nil, lib0.ErrLengthExceedsInput
+		return 0, nil, 0, lib0.ErrLengthExceedsInput
 	}
 	if numStructs == 1 {
 		// The usual update: one struct, allocated with its string content.
@@ -168,17 +171,20 @@ func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, slab []I
 	for j := uint64(0); j < numStructs; j++ {
 		it := &slab[j]
 		if err := readStructInto(d, ID{Client: client, Clock: clock}, it, &ar, int(numStructs-j)); err != nil {
-			return 0, nil, err
+			return 0, nil, 0, err
+		}
+		if it.ckind == refDeleted {
+			deleted++
 		}
 		clock += uint64(it.length)
 		if clock > maxClock {
-			return 0, nil, errClockOverflow
+			return 0, nil, 0, errClockOverflow
 		}
 		if numStructs == 1 && scratch != nil {
 			it.info |= flagScratch
 		}
 	}
-	return client, slab, nil
+	return client, slab, deleted, nil
 }
 
 func readStruct(d *lib0.Decoder, id ID) (*Item, error) {
