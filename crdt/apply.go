@@ -156,7 +156,7 @@ func (d *Doc) integrateStructs(txn *Transaction, structs map[uint64][]*Item) (re
 	var stack []*Item
 	addStackToRest := func() {
 		for _, it := range stack {
-			client := it.id.Client
+			client := it.id().Client
 			if rest == nil {
 				rest = make(map[uint64][]*Item)
 			}
@@ -179,19 +179,19 @@ func (d *Doc) integrateStructs(txn *Transaction, structs map[uint64][]*Item) (re
 	cur.i++
 	for {
 		if !head.isSkip() {
-			client := head.id.Client
+			client := head.id().Client
 			local, ok := state[client]
 			if !ok {
 				local = s.state(client)
 				state[client] = local
 			}
-			if local < head.id.Clock {
+			if local < head.startClock() {
 				// A gap before this struct: wait for it.
 				stack = append(stack, head)
-				updateMissing(client, head.id.Clock-1)
+				updateMissing(client, head.startClock()-1)
 				addStackToRest()
-			} else if local == head.id.Clock && head.integrateInOrder(txn, s) {
-				state[client] = local + uint64(head.length)
+			} else if local == head.startClock() && head.integrateInOrder(txn, s) {
+				state[client] = local + uint64(head.length())
 			} else if dep, ok := head.resolve(txn, s); !ok {
 				stack = append(stack, head)
 				cr := refs[dep]
@@ -203,15 +203,14 @@ func (d *Doc) integrateStructs(txn *Transaction, structs map[uint64][]*Item) (re
 					cr.i++
 					continue
 				}
-			} else if offset := local - head.id.Clock; offset < uint64(head.length) {
+			} else if offset := local - head.startClock(); offset < uint64(head.length()) {
 				if head.isGC() && offset > 0 {
 					// As Yjs's GC.integrate: drop the part already known.
-					head.id.Clock += offset
-					head.length -= int(offset)
+					head.advance(int(offset))
 					offset = 0
 				}
 				head.integrate(txn, int(offset))
-				state[client] = head.id.Clock + uint64(head.length)
+				state[client] = head.startClock() + uint64(head.length())
 			}
 		}
 		switch {
@@ -273,24 +272,23 @@ func (d *Doc) integrateClient(txn *Transaction, client uint64, list []*Item, sla
 		if head.isSkip() {
 			continue
 		}
-		if local < head.id.Clock {
+		if local < head.startClock() {
 			// A gap before this struct: wait for it.
-			return waitFrom(i, head), map[uint64]uint64{client: head.id.Clock - 1}
+			return waitFrom(i, head), map[uint64]uint64{client: head.startClock() - 1}
 		}
-		if local == head.id.Clock && head.info&flagScratch == 0 && head.integrateInOrder(txn, s) {
+		if local == head.startClock() && head.info&flagScratch == 0 && head.integrateInOrder(txn, s) {
 			// A struct of a longer update, as a document load has them,
 			// linked right behind its origin.
-			local += uint64(head.length)
+			local += uint64(head.length())
 			continue
 		}
 		if dep, ok := head.resolve(txn, s); !ok {
 			return waitFrom(i, head), map[uint64]uint64{dep: s.state(dep)}
 		}
-		if offset := local - head.id.Clock; offset < uint64(head.length) {
+		if offset := local - head.startClock(); offset < uint64(head.length()) {
 			if head.isGC() && offset > 0 {
 				// As Yjs's GC.integrate: drop the part already known.
-				head.id.Clock += offset
-				head.length -= int(offset)
+				head.advance(int(offset))
 				offset = 0
 			}
 			// Only a lone struct (an update as typing sends it) may go
@@ -301,7 +299,7 @@ func (d *Doc) integrateClient(txn *Transaction, client uint64, list []*Item, sla
 				head = head.detach()
 				head.integrate(txn, int(offset))
 			}
-			local = head.id.Clock + uint64(head.length)
+			local = head.startClock() + uint64(head.length())
 		}
 	}
 	return nil, nil
@@ -311,13 +309,12 @@ func (d *Doc) integrateClient(txn *Transaction, client uint64, list []*Item, sla
 // diff units, as the encoder would describe it from that offset.
 func sliceStruct(it *Item, diff int) *Item {
 	cp := *it
-	cp.id.Clock += uint64(diff)
-	cp.length -= diff
+	cp.advance(diff)
 	if it.ckind != 0 {
 		// Work on a copy: the original may still be referenced.
 		c := copyContent(it.content())
 		cp.setContent(c.splice(diff))
-		cp.setOrigin(someID(ID{Client: it.id.Client, Clock: cp.id.Clock - 1}))
+		cp.setOrigin(someID(ID{Client: it.id().Client, Clock: cp.startClock() - 1}))
 		cp.dropPref()
 	}
 	return &cp
@@ -375,20 +372,20 @@ func (d *Doc) applyDeleteRanges(txn *Transaction, client uint64, rs []idRange, u
 		l := s.list(client)
 		i := findIndexNear(l, clock, next)
 		st := l.at(i)
-		if !st.deleted() && st.id.Clock < clock {
-			right := st.split(txn, int(clock-st.id.Clock))
+		if !st.deleted() && st.startClock() < clock {
+			right := st.split(txn, int(clock-st.startClock()))
 			l.insert(i+1, right)
 			i++
 		}
 		for i < l.len() {
 			st = l.at(i)
-			if st.id.Clock >= end {
+			if st.startClock() >= end {
 				break
 			}
 			i++
 			if !st.deleted() {
-				if end < st.id.Clock+uint64(st.length) {
-					right := st.split(txn, int(end-st.id.Clock))
+				if end < st.startClock()+uint64(st.length()) {
+					right := st.split(txn, int(end-st.startClock()))
 					l.insert(i, right)
 				}
 				st.delete(txn)

@@ -125,7 +125,7 @@ func (b *branch) insertAfter(txn *Transaction, ref *Item, values []any) ([]*bran
 			o = someID(left.lastID())
 		}
 		if right != nil {
-			ro = someID(right.id)
+			ro = someID(right.id())
 		}
 		it := newItem(b.nextID(), left, o, right, ro, b, nil, c)
 		it.integrate(txn, 0)
@@ -226,18 +226,18 @@ func (b *branch) insert(txn *Transaction, index int, values []any) ([]*branch, e
 		// Step back to the visible item that ends at index.
 		n = n.prev()
 		if n != nil && n.visible() {
-			rel = n.length
+			rel = n.length()
 		}
 	}
 	for ; n != nil; n = n.right {
 		if n.visible() {
-			if rel <= n.length {
-				if rel < n.length {
-					b.doc.store.itemCleanStart(txn, ID{Client: n.id.Client, Clock: n.id.Clock + uint64(rel)})
+			if rel <= n.length() {
+				if rel < n.length() {
+					b.doc.store.itemCleanStart(txn, ID{Client: n.id().Client, Clock: n.startClock() + uint64(rel)})
 				}
 				break
 			}
-			rel -= n.length
+			rel -= n.length()
 		}
 	}
 	b.markers.update(index, len(values))
@@ -256,21 +256,21 @@ func (b *branch) deleteRange(txn *Transaction, index, length int) error {
 	n, rel := b.seek(index)
 	for ; n != nil && rel > 0; n = n.right {
 		if n.visible() {
-			if rel < n.length {
-				s.itemCleanStart(txn, ID{Client: n.id.Client, Clock: n.id.Clock + uint64(rel)})
+			if rel < n.length() {
+				s.itemCleanStart(txn, ID{Client: n.id().Client, Clock: n.startClock() + uint64(rel)})
 			}
-			rel -= n.length
+			rel -= n.length()
 		}
 	}
 	remaining := length
 	for remaining > 0 && n != nil {
 		if !n.deleted() {
-			if remaining < n.length {
-				s.itemCleanStart(txn, ID{Client: n.id.Client, Clock: n.id.Clock + uint64(remaining)})
+			if remaining < n.length() {
+				s.itemCleanStart(txn, ID{Client: n.id().Client, Clock: n.startClock() + uint64(remaining)})
 			}
 			n.delete(txn)
 			if n.countable() {
-				remaining -= n.length
+				remaining -= n.length()
 			}
 		}
 		n = n.right
@@ -298,10 +298,10 @@ func (b *branch) listGet(index int) (any, bool) {
 	n, rel := b.seek(index)
 	for ; n != nil; n = n.right {
 		if n.visible() {
-			if rel < n.length {
+			if rel < n.length() {
 				return n.content().values()[rel], true
 			}
-			rel -= n.length
+			rel -= n.length()
 		}
 	}
 	return nil, false

@@ -23,7 +23,7 @@ func reencode(t *testing.T, update []byte) []byte {
 		structs := u.structs[client]
 		e.WriteVarUint(uint64(len(structs)))
 		e.WriteVarUint(client)
-		e.WriteVarUint(structs[0].id.Clock)
+		e.WriteVarUint(structs[0].startClock())
 		for _, st := range structs {
 			st.write(e, 0)
 		}

@@ -58,7 +58,7 @@ func (c *contentDeleted) mergeWith(right content) bool {
 	return true
 }
 func (c *contentDeleted) integrate(txn *Transaction, it *Item) {
-	txn.addDelete(it.id.Client, it.id.Clock, uint64(c.n))
+	txn.addDelete(it.id().Client, it.startClock(), uint64(c.n))
 	it.info |= flagDeleted
 }
 func (c *contentDeleted) delete(*Transaction)               {}
@@ -276,7 +276,7 @@ func (c *contentType) delete(txn *Transaction) {
 	for it := c.b.start; it != nil; it = it.right {
 		if !it.deleted() {
 			it.delete(txn)
-		} else if it.id.Clock < txn.beforeClock(it.id.Client) {
+		} else if it.startClock() < txn.beforeClock(it.id().Client) {
 			// Deleted in an earlier transaction: it can now merge with
 			// neighbours that this transaction deletes.
 			txn.mergeStructs = append(txn.mergeStructs, it)
@@ -285,7 +285,7 @@ func (c *contentType) delete(txn *Transaction) {
 	for _, it := range c.b.mapItems {
 		if !it.deleted() {
 			it.delete(txn)
-		} else if it.id.Clock < txn.beforeClock(it.id.Client) {
+		} else if it.startClock() < txn.beforeClock(it.id().Client) {
 			txn.mergeStructs = append(txn.mergeStructs, it)
 		}
 	}

@@ -32,6 +32,13 @@ const (
 	// flagRare records that cptr points to the item's rare record, which
 	// holds the content pointer in turn (see itemRare).
 	flagRare uint16 = 1 << 12
+	// flagWideText marks a string item whose text is not all ASCII: its
+	// byte length then differs from its length in UTF-16 units, and text
+	// measures it (see textBytes) instead of the item storing it.
+	flagWideText uint16 = 1 << 13
+	// flagWideOwn records that the item's own ID or length does not fit
+	// in 32 bits: they are in the rare record (see Item.setOwn).
+	flagWideOwn uint16 = 1 << 14
 )
 
 // packedID is an origin in eight bytes. Yjs picks client IDs as random
@@ -64,15 +71,13 @@ type parentRef struct {
 // structs (collected ranges) are Items with flagGC and no content, so that
 // a client's structs fit in one slice.
 type Item struct {
-	id          ID
-	length      int
 	left, right *Item
 	parent      *branch
 	// cptr is the content; ckind, its content reference number, says what
 	// it points to. Two words less than an interface field and a switch
 	// away from one. Text and deleted content, nearly every item of a
 	// document, have no record of their own: a string item's cptr is the
-	// first byte of its UTF-8 text, slen bytes long (see text), and a
+	// first byte of its UTF-8 text (see text), and a
 	// deleted item's length is all its content (cptr nil). GC and Skip
 	// structs have no content either. With flagRare, cptr points to the
 	// item's rare record instead, and the record holds the content
@@ -83,26 +88,160 @@ type Item struct {
 	// both are in rare instead with flagWideOrigins. Use originID and
 	// rightOriginID.
 	origin, rightOrigin packedID
-	// slen is the byte length of a string item's text (in what would
-	// otherwise be padding).
-	slen  uint32
-	info  uint16
-	ckind uint8
+	// client, clock and len32 are the item's ID and its length in units,
+	// packed as the origins are; with flagWideOwn (one of them 2^32 or
+	// more) they are in the rare record instead. Use id, length, setID
+	// and setLength. Packed, an Item is 64 bytes, one cache line: a
+	// loaded document is mostly Items, reached in no useful order.
+	client, clock uint32
+	len32         uint32
+	info          uint16
+	ckind         uint8
 }
 
-// maxTextBytes bounds the UTF-8 bytes of one string item (slen). Updates
+// wideOwn is an item's ID and length when one of them does not fit in 32
+// bits (flagWideOwn).
+type wideOwn struct {
+	id     ID
+	length int
+}
+
+// id returns the item's ID: its client and the clock of its first unit.
+func (it *Item) id() ID {
+	if it.info&flagWideOwn != 0 {
+		return it.rare().own.id
+	}
+	return ID{Client: uint64(it.client), Clock: uint64(it.clock)}
+}
+
+// length returns the item's length in clock units.
+func (it *Item) length() int {
+	if it.info&flagWideOwn != 0 {
+		return it.rare().own.length
+	}
+	return int(it.len32)
+}
+
+// setID sets the item's ID, keeping its length.
+func (it *Item) setID(id ID) { it.setOwn(id, it.length()) }
+
+// advance drops the item's first k units from its ID and length (not from
+// its content).
+func (it *Item) advance(k int) {
+	id := it.id()
+	id.Clock += uint64(k)
+	it.setOwn(id, it.length()-k)
+}
+
+// setLength sets the item's length, keeping its ID.
+func (it *Item) setLength(n int) {
+	if it.info&flagWideOwn == 0 && uint64(n)>>32 == 0 {
+		it.len32 = uint32(n)
+		return
+	}
+	it.setLengthSlow(n)
+}
+
+// setLengthSlow is setLength for a wide item or length.
+func (it *Item) setLengthSlow(n int) { it.setOwnSlow(it.id(), n) }
+
+// setOwn sets the item's ID and length: packed when all fit in 32 bits,
+// else in the rare record.
+func (it *Item) setOwn(id ID, n int) {
+	if (id.Client|id.Clock|uint64(n))>>32 == 0 && it.info&(flagWideOwn|flagRare) == 0 {
+		it.client, it.clock, it.len32 = uint32(id.Client), uint32(id.Clock), uint32(n)
+		return
+	}
+	it.setOwnSlow(id, n)
+}
+
+// setOwnSlow is setOwn for an item with a rare record or a wide ID.
+func (it *Item) setOwnSlow(id ID, n int) {
+	if id.Client>>32 == 0 && id.Clock>>32 == 0 && uint64(n)>>32 == 0 {
+		it.client, it.clock, it.len32 = uint32(id.Client), uint32(id.Clock), uint32(n)
+		it.info &^= flagWideOwn
+		if r := it.rare(); r != nil && r.own != nil {
+			// (Also a record copied from a wide item.)
+			cp := *r
+			cp.own = nil
+			it.putRare(&cp)
+		}
+		return
+	}
+	var r itemRare
+	if old := it.rare(); old != nil {
+		r = *old
+	}
+	r.own = &wideOwn{id: id, length: n}
+	it.client, it.clock, it.len32 = 0, 0, 0
+	it.putRare(&r)
+	it.info |= flagWideOwn
+}
+
+// maxTextBytes bounds the UTF-8 bytes of one string item. Updates
 // cannot name longer strings (a longer one is refused as malformed); local
 // inserts of that much text are refused with ErrUnsupportedValue, and
 // items are not merged beyond it.
 const maxTextBytes = 1<<32 - 1
 
 // text returns a string item's text.
-func (it *Item) text() string { return unsafe.String((*byte)(it.ptr()), int(it.slen)) }
+// Its length must be the text's length in UTF-16 units: ASCII text is
+// as many bytes long, other text is measured.
+func (it *Item) text() string {
+	p := (*byte)(it.ptr())
+	if it.info&flagWideText == 0 {
+		return unsafe.String(p, it.length())
+	}
+	return unsafe.String(p, textBytes(p, it.length()))
+}
 
-// setText makes s a string item's text (kind and length unchanged).
-func (it *Item) setText(s string) {
+// textBytes returns the byte length of the valid UTF-8 text at p that
+// holds units UTF-16 code units (counted as lib0.UTF16Len does: a
+// four-byte sequence is a surrogate pair, two units). Bytes are at least
+// as many as units, so eight units left mean eight bytes may be read.
+func textBytes(p *byte, units int) int {
+	i, n := 0, 0
+	for n < units {
+		if units-n >= 8 && *(*uint64)(unsafe.Add(unsafe.Pointer(p), i))&0x8080808080808080 == 0 {
+			i, n = i+8, n+8
+			continue
+		}
+		switch c := *(*byte)(unsafe.Add(unsafe.Pointer(p), i)); {
+		case c < 0x80:
+			i, n = i+1, n+1
+		case c < 0xe0:
+			i, n = i+2, n+1
+		case c < 0xf0:
+			i, n = i+3, n+1
+		default:
+			i, n = i+4, n+2
+		}
+	}
+	return i
+}
+
+// setText makes s a string item's text (kind and length unchanged); ascii
+// says whether s is all ASCII (false is always safe: text then measures).
+func (it *Item) setText(s string, ascii bool) {
 	it.setPtr(unsafe.Pointer(unsafe.StringData(s)))
-	it.slen = uint32(len(s))
+	if ascii {
+		it.info &^= flagWideText
+	} else {
+		it.info |= flagWideText
+	}
+}
+
+// textASCII reports whether a string item's text is known to be ASCII.
+func (it *Item) textASCII() bool { return it.info&flagWideText == 0 }
+
+// textFits reports whether a string item's text, with addBytes more
+// bytes, stays within maxTextBytes. Text takes at most three bytes per
+// unit, so only an item near the bound is measured.
+func (it *Item) textFits(addBytes int) bool {
+	if 3*uint64(it.length())+uint64(addBytes) <= maxTextBytes {
+		return true
+	}
+	return uint64(len(it.text()))+uint64(addBytes) <= maxTextBytes
 }
 
 // itemRare is the part of an Item that most items lack: a map key, an
@@ -117,7 +256,14 @@ type itemRare struct {
 	pref *parentRef
 	// wide holds origin and rightOrigin with flagWideOrigins.
 	wide *[2]ID
+	// own holds the item's ID and length with flagWideOwn.
+	own  *wideOwn
 	cptr unsafe.Pointer // the item's content pointer
+}
+
+// empty reports whether the record holds nothing but the content pointer.
+func (r *itemRare) empty() bool {
+	return r.parentSub == "" && r.pref == nil && r.wide == nil && r.own == nil
 }
 
 // rare returns the item's rare record, or nil.
@@ -151,7 +297,7 @@ func (it *Item) setPtr(p unsafe.Pointer) {
 // pointer into it.
 func (it *Item) putRare(r *itemRare) {
 	p := it.ptr()
-	if r == nil {
+	if r == nil || r.empty() {
 		it.info &^= flagRare
 		it.cptr = p
 		return
@@ -177,17 +323,24 @@ func (it *Item) pref() *parentRef {
 	return nil
 }
 
-// setRare sets the map key and the named parent, keeping wide origins.
+// setRare sets the map key and the named parent, keeping wide origins and
+// a wide ID.
 func (it *Item) setRare(parentSub string, pref *parentRef) {
 	var wide *[2]ID
-	if r := it.rare(); r != nil && it.info&flagWideOrigins != 0 {
-		wide = r.wide
+	var own *wideOwn
+	if r := it.rare(); r != nil {
+		if it.info&flagWideOrigins != 0 {
+			wide = r.wide
+		}
+		if it.info&flagWideOwn != 0 {
+			own = r.own
+		}
 	}
-	if parentSub == "" && pref == nil && wide == nil {
+	if parentSub == "" && pref == nil && wide == nil && own == nil {
 		it.putRare(nil)
 		return
 	}
-	r := &itemRare{parentSub: parentSub, wide: wide}
+	r := &itemRare{parentSub: parentSub, wide: wide, own: own}
 	if pref != nil {
 		p := *pref
 		r.pref = &p
@@ -276,7 +429,26 @@ func (it *Item) setRightOrigin(o optID) {
 
 // lastID is the ID of the item's last unit.
 func (it *Item) lastID() ID {
-	return ID{Client: it.id.Client, Clock: it.id.Clock + uint64(it.length) - 1}
+	id := it.id()
+	id.Clock += uint64(it.length()) - 1
+	return id
+}
+
+// startClock returns the clock of the item's first unit (its ID's).
+func (it *Item) startClock() uint64 {
+	if it.info&flagWideOwn != 0 {
+		return it.rare().own.id.Clock
+	}
+	return uint64(it.clock)
+}
+
+// end returns the clock right after the item.
+func (it *Item) end() uint64 {
+	if it.info&flagWideOwn != 0 {
+		o := it.rare().own
+		return o.id.Clock + uint64(o.length)
+	}
+	return uint64(it.clock) + uint64(it.len32)
 }
 
 // visible reports whether the item counts towards its parent's length.
@@ -308,7 +480,8 @@ func newItem(id ID, left *Item, origin optID, right *Item, rightOrigin optID, pa
 
 // initItem is newItem in the given memory.
 func initItem(it *Item, id ID, left *Item, origin optID, right *Item, rightOrigin optID, parent *branch, parentSub *string, c content) {
-	*it = Item{id: id, left: left, right: right, parent: parent, length: c.length()}
+	*it = Item{left: left, right: right, parent: parent}
+	it.setOwn(id, c.length())
 	it.setContent(c)
 	it.setOrigin(origin)
 	it.setRightOrigin(rightOrigin)
@@ -324,8 +497,10 @@ func initItem(it *Item, id ID, left *Item, origin optID, right *Item, rightOrigi
 // toGC turns the item into a GC struct in place: the range stays in the
 // store, everything else is dropped.
 func (it *Item) toGC() {
+	id, n := it.id(), it.length()
 	it.info = flagGC | flagDeleted // (no rare record either)
 	it.setContent(nil)
+	it.setOwn(id, n)
 	it.left, it.right = nil, nil
 	it.parent = nil
 }
@@ -335,14 +510,14 @@ func (it *Item) toGC() {
 // otherwise it resolves left, right and parent and returns true.
 func (it *Item) resolve(txn *Transaction, s *structStore) (missing uint64, ok bool) {
 	origin, rightOrigin := it.originID(), it.rightOriginID()
-	if origin.ok && origin.Client != it.id.Client && origin.Clock >= s.state(origin.Client) {
+	if origin.ok && origin.Client != it.id().Client && origin.Clock >= s.state(origin.Client) {
 		return origin.Client, false
 	}
-	if rightOrigin.ok && rightOrigin.Client != it.id.Client && rightOrigin.Clock >= s.state(rightOrigin.Client) {
+	if rightOrigin.ok && rightOrigin.Client != it.id().Client && rightOrigin.Clock >= s.state(rightOrigin.Client) {
 		return rightOrigin.Client, false
 	}
 	pref := it.pref()
-	if p := pref; p != nil && !p.isRoot && it.id.Client != p.id.Client && p.id.Clock >= s.state(p.id.Client) {
+	if p := pref; p != nil && !p.isRoot && it.id().Client != p.id.Client && p.id.Clock >= s.state(p.id.Client) {
 		return p.id.Client, false
 	}
 	if origin.ok {
@@ -350,7 +525,7 @@ func (it *Item) resolve(txn *Transaction, s *structStore) (missing uint64, ok bo
 		it.setOrigin(someID(it.left.lastID()))
 	}
 	if rightOrigin.ok {
-		if r := s.lastRight; r != nil && r.id == rightOrigin.ID {
+		if r := s.lastRight; r != nil && r.id() == rightOrigin.ID {
 			// The struct the previous resolve found starts exactly here:
 			// itemCleanStart would return it.
 			it.right = r
@@ -360,7 +535,7 @@ func (it *Item) resolve(txn *Transaction, s *structStore) (missing uint64, ok bo
 				s.lastRight = it.right
 			}
 		}
-		it.setRightOrigin(someID(it.right.id))
+		it.setRightOrigin(someID(it.right.id()))
 	}
 	switch {
 	case (it.left != nil && it.left.isGC()) || (it.right != nil && it.right.isGC()):
@@ -408,11 +583,13 @@ func (it *Item) copyParentSub(from *Item) {
 func (it *Item) integrate(txn *Transaction, offset int) {
 	s := txn.doc.store
 	if offset > 0 {
-		it.id.Clock += uint64(offset)
-		it.left = s.itemCleanEnd(txn, ID{Client: it.id.Client, Clock: it.id.Clock - 1})
+		id := it.id()
+		id.Clock += uint64(offset)
+		it.setID(id)
+		it.left = s.itemCleanEnd(txn, ID{Client: it.id().Client, Clock: it.startClock() - 1})
 		it.setOrigin(someID(it.left.lastID()))
 		it.cutFront(offset)
-		it.length -= offset
+		it.setLength(it.length() - offset)
 	}
 	if it.parent == nil {
 		// No parent: the content was collected elsewhere; keep the range.
@@ -454,7 +631,7 @@ func (it *Item) integrate(txn *Transaction, offset int) {
 		}
 	}
 	if !it.hasParentSub() && it.visible() {
-		p.length += it.length
+		p.length += it.length()
 	}
 	s.add(txn, it)
 	it.integrateContent(txn)
@@ -481,20 +658,20 @@ func (it *Item) extendLeft(txn *Transaction) bool {
 	if (l.info|it.info)&(flagDeleted|flagParentSub|flagKeep) != 0 || it.info&flagRare != 0 {
 		return false
 	}
-	if l.id.Client != it.id.Client || l.id.Clock+uint64(l.length) != it.id.Clock || !it.originID().equal(someID(l.lastID())) {
+	if l.id().Client != it.id().Client || l.startClock()+uint64(l.length()) != it.startClock() || !it.originID().equal(someID(l.lastID())) {
 		return false
 	}
 	if !l.rightOriginID().equal(it.rightOriginID()) || (p.item != nil && p.item.deleted()) {
 		return false
 	}
 	s := txn.doc.store
-	if s.state(it.id.Client) != it.id.Clock || uint64(l.slen)+uint64(it.slen) > maxTextBytes {
+	if s.state(it.id().Client) != it.startClock() || !l.textFits(len(it.text())) {
 		return false
 	}
-	txn.noteBefore(it.id.Client, it.id.Clock)
-	s.appendText(l, it.text())
-	l.length += it.length
-	p.length += it.length
+	txn.noteBefore(it.id().Client, it.startClock())
+	s.appendText(l, it.text(), it.length())
+	l.setLength(l.length() + it.length())
+	p.length += it.length()
 	txn.addChanged(p)
 	return true
 }
@@ -522,7 +699,7 @@ func (it *Item) integrateInOrder(txn *Transaction, s *structStore) bool {
 		return false
 	}
 	left := l.at(i)
-	if left.isGC() || left.hasParentSub() || left.id.Clock+uint64(left.length)-1 != origin.Clock {
+	if left.isGC() || left.hasParentSub() || left.end()-1 != origin.Clock {
 		return false
 	}
 	// Without a conflict the right origin is the left neighbour's right:
@@ -535,7 +712,7 @@ func (it *Item) integrateInOrder(txn *Transaction, s *structStore) bool {
 		if right != nil {
 			return false
 		}
-	} else if right == nil || right.id != it.rightOriginID().ID || right.isGC() {
+	} else if right == nil || right.id() != it.rightOriginID().ID || right.isGC() {
 		return false
 	}
 	p := left.parent
@@ -549,7 +726,7 @@ func (it *Item) integrateInOrder(txn *Transaction, s *structStore) bool {
 		right.left = it
 	}
 	if it.visible() {
-		p.length += it.length
+		p.length += it.length()
 	}
 	s.add(txn, it)
 	it.integrateContent(txn)
@@ -597,7 +774,7 @@ func (it *Item) findLeft(txn *Transaction) *Item {
 		conflicting[o] = struct{}{}
 		if origin.equal(o.originID()) {
 			// Same left origin: the lower client goes left.
-			if o.id.Client < it.id.Client {
+			if o.id().Client < it.id().Client {
 				left = o
 				clear(conflicting)
 			} else if rightOrigin.equal(o.rightOriginID()) {
@@ -628,10 +805,10 @@ func (it *Item) delete(txn *Transaction) {
 	}
 	p := it.parent
 	if it.visible() && !it.hasParentSub() {
-		p.length -= it.length
+		p.length -= it.length()
 	}
 	it.info |= flagDeleted
-	txn.addDelete(it.id.Client, it.id.Clock, uint64(it.length))
+	txn.addDelete(it.id().Client, it.startClock(), uint64(it.length()))
 	txn.addChanged(p)
 	if it.ckind != refString && it.ckind != refDeleted {
 		it.content().delete(txn)
@@ -654,14 +831,15 @@ func (it *Item) gc(s *structStore, parentGCd bool) {
 		// Like Yjs, the countable flag is left as it was: it only matters
 		// together with "not deleted".
 		it.setPtr(nil)
-		it.slen, it.ckind = 0, refDeleted
+		it.ckind = refDeleted
+		it.info &^= flagWideText
 	}
 }
 
 // split cuts the item diff units in and returns the new right half, linked
 // after it.
 func (it *Item) split(txn *Transaction, diff int) *Item {
-	id := it.id
+	id, n := it.id(), it.length()
 	right := new(Item)
 	var rc content
 	var rtext string
@@ -670,15 +848,14 @@ func (it *Item) split(txn *Transaction, diff int) *Item {
 		// Text (the usual split): both halves keep their part of the
 		// bytes; the left one may no longer append in place.
 		var ltext string
-		ltext, rtext = splitString(it.text(), it.length, diff)
-		it.setText(ltext)
+		ltext, rtext = splitString(it.text(), n, diff)
+		it.setText(ltext, it.textASCII())
 		txn.doc.store.dropTail(it)
 	case refDeleted:
 	default:
 		rc = it.content().splice(diff)
 	}
 	*right = Item{
-		id:          ID{Client: id.Client, Clock: id.Clock + uint64(diff)},
 		left:        it,
 		right:       it.right,
 		origin:      it.origin,
@@ -690,11 +867,12 @@ func (it *Item) split(txn *Transaction, diff int) *Item {
 		cp := *r // (integrated: no pref)
 		right.putRare(&cp)
 	}
+	right.setOwn(ID{Client: id.Client, Clock: id.Clock + uint64(diff)}, n-diff)
 	right.setOrigin(someID(ID{Client: id.Client, Clock: id.Clock + uint64(diff) - 1}))
 	switch it.ckind {
 	case refString:
 		right.ckind = refString
-		right.setText(rtext)
+		right.setText(rtext, it.textASCII())
 		right.info |= flagCountable
 	case refDeleted:
 		right.ckind = refDeleted
@@ -704,7 +882,6 @@ func (it *Item) split(txn *Transaction, diff int) *Item {
 			right.info |= flagCountable
 		}
 	}
-	right.length = it.length - diff
 	// The left half keeps its rightOrigin: changing it would break sync.
 	it.right = right
 	if right.right != nil {
@@ -714,7 +891,7 @@ func (it *Item) split(txn *Transaction, diff int) *Item {
 	if right.hasParentSub() && right.right == nil {
 		right.parent.mapItems[right.parentSub()] = right
 	}
-	it.length = diff
+	it.setLength(diff)
 	return right
 }
 
@@ -725,14 +902,14 @@ func (it *Item) mergeWith(s *structStore, right *Item) bool {
 		if !right.isGC() {
 			return false
 		}
-		it.length += right.length
+		it.setLength(it.length() + right.length())
 		return true
 	}
 	// (Cheap field tests first; all of them are pure.)
 	if right.isGC() ||
 		it.right != right ||
-		it.id.Clock+uint64(it.length) != right.id.Clock ||
-		it.id.Client != right.id.Client ||
+		it.end() != right.startClock() ||
+		it.id().Client != right.id().Client ||
 		it.deleted() != right.deleted() ||
 		!right.originID().equal(someID(it.lastID())) ||
 		!it.rightOriginID().equal(right.rightOriginID()) ||
@@ -742,10 +919,10 @@ func (it *Item) mergeWith(s *structStore, right *Item) bool {
 	switch it.ckind {
 	case refDeleted:
 	case refString:
-		if uint64(it.slen)+uint64(right.slen) > maxTextBytes {
+		if !it.textFits(len(right.text())) {
 			return false
 		}
-		s.appendText(it, right.text())
+		s.appendText(it, right.text(), right.length())
 	case refJSON, refAny:
 		if !it.content().mergeWith(right.content()) {
 			return false
@@ -763,7 +940,7 @@ func (it *Item) mergeWith(s *structStore, right *Item) bool {
 	if it.right != nil {
 		it.right.left = it
 	}
-	it.length += right.length
+	it.setLength(it.length() + right.length())
 	return true
 }
 
@@ -771,17 +948,17 @@ func (it *Item) mergeWith(s *structStore, right *Item) bool {
 func (it *Item) write(e *lib0.Encoder, offset int) {
 	if it.isGC() {
 		e.WriteUint8(refGC)
-		e.WriteVarUint(uint64(it.length - offset))
+		e.WriteVarUint(uint64(it.length() - offset))
 		return
 	}
 	if it.isSkip() {
 		e.WriteUint8(refSkip)
-		e.WriteVarUint(uint64(it.length - offset))
+		e.WriteVarUint(uint64(it.length() - offset))
 		return
 	}
 	origin := it.originID()
 	if offset > 0 {
-		origin = someID(ID{Client: it.id.Client, Clock: it.id.Clock + uint64(offset) - 1})
+		origin = someID(ID{Client: it.id().Client, Clock: it.startClock() + uint64(offset) - 1})
 	}
 	info := it.ckind & 0x1f
 	if origin.ok {
@@ -813,11 +990,11 @@ func (it *Item) write(e *lib0.Encoder, offset int) {
 		if offset == 0 {
 			e.WriteVarString(it.text())
 		} else {
-			_, r := splitString(it.text(), it.length, offset)
+			_, r := splitString(it.text(), it.length(), offset)
 			e.WriteVarString(r)
 		}
 	case refDeleted:
-		e.WriteVarUint(uint64(it.length - offset))
+		e.WriteVarUint(uint64(it.length() - offset))
 	default:
 		it.content().write(e, offset)
 	}
@@ -844,8 +1021,8 @@ func writeParent(e *lib0.Encoder, it *Item) {
 		return
 	}
 	e.WriteVarUint(0)
-	e.WriteVarUint(p.item.id.Client)
-	e.WriteVarUint(p.item.id.Clock)
+	e.WriteVarUint(p.item.id().Client)
+	e.WriteVarUint(p.item.startClock())
 }
 
 // content returns the item's content, nil for GC and Skip structs. Text
@@ -854,9 +1031,9 @@ func writeParent(e *lib0.Encoder, it *Item) {
 func (it *Item) content() content {
 	switch it.ckind {
 	case refString:
-		return &contentString{s: it.text(), n: it.length}
+		return &contentString{s: it.text(), n: it.length()}
 	case refDeleted:
-		return &contentDeleted{n: it.length}
+		return &contentDeleted{n: it.length()}
 	case refFormat:
 		return (*contentFormat)(it.ptr())
 	case refType:
@@ -879,14 +1056,14 @@ func (it *Item) content() content {
 // Text and deleted content are taken over, not kept.
 func (it *Item) setContent(c content) {
 	var p unsafe.Pointer
-	it.slen = 0
+	it.info &^= flagWideText
 	switch x := c.(type) {
 	case nil:
 		it.setPtr(nil)
 		it.ckind = 0
 		return
 	case *contentString:
-		it.setText(x.s)
+		it.setText(x.s, isASCII(unsafe.Slice(unsafe.StringData(x.s), len(x.s))))
 		it.ckind = refString
 		return
 	case *contentDeleted:
@@ -927,8 +1104,8 @@ func (it *Item) str() (string, bool) {
 func (it *Item) cutFront(offset int) {
 	switch it.ckind {
 	case refString:
-		_, r := splitString(it.text(), it.length, offset)
-		it.setText(r)
+		_, r := splitString(it.text(), it.length(), offset)
+		it.setText(r, it.textASCII())
 	case refDeleted:
 	default:
 		it.setContent(it.content().splice(offset))
@@ -941,7 +1118,8 @@ func (it *Item) integrateContent(txn *Transaction) {
 	switch it.ckind {
 	case refString:
 	case refDeleted:
-		txn.addDelete(it.id.Client, it.id.Clock, uint64(it.length))
+		id := it.id()
+		txn.addDelete(id.Client, id.Clock, uint64(it.length()))
 		it.info |= flagDeleted
 	default:
 		it.content().integrate(txn, it)

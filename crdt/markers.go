@@ -42,17 +42,17 @@ func (c *markerCache) find(b *branch, index int) (*Item, int) {
 	}
 	for p.right != nil && pindex < index {
 		if p.visible() {
-			if index < pindex+p.length {
+			if index < pindex+p.length() {
 				break
 			}
-			pindex += p.length
+			pindex += p.length()
 		}
 		p = p.right
 	}
 	for p.left != nil && pindex > index {
 		p = p.left
 		if p.visible() {
-			pindex -= p.length
+			pindex -= p.length()
 		}
 	}
 	c.tick++
@@ -85,7 +85,7 @@ func (c *markerCache) update(index, length int) {
 			for p != nil && !p.visible() {
 				p = p.left
 				if p != nil && p.visible() {
-					m.index -= p.length
+					m.index -= p.length()
 				}
 			}
 			if p == nil {
@@ -107,7 +107,7 @@ func (c *markerCache) replaced(right, left *Item) {
 		if c.ms[i].p == right {
 			c.ms[i].p = left
 			if left.visible() {
-				c.ms[i].index -= left.length
+				c.ms[i].index -= left.length()
 			}
 		}
 	}

@@ -33,7 +33,7 @@ func (l *structList) at(i int) *Item {
 	return l.a[i+l.gapLen]
 }
 
-func (l *structList) clockAt(i int) uint64 { return l.at(i).id.Clock }
+func (l *structList) clockAt(i int) uint64 { return l.at(i).startClock() }
 
 // tailGap reports whether the gap is at the logical end.
 func (l *structList) tailGap() bool { return l.gapLen > 0 && l.gap+l.gapLen == len(l.a) }
@@ -145,26 +145,32 @@ type structStore struct {
 	// tailItem is the one string item whose text may grow in place: its
 	// text is tailBuf, whose spare capacity is that item's alone. Typing
 	// appends to one item many times; the buffer doubles when full.
-	tailItem *Item
-	tailBuf  []byte
+	tailItem  *Item
+	tailBuf   []byte
+	tailUnits int // the tail item's length when its text was last appended
 }
 
-// appendText appends add to the text of string item it (its length is the
-// caller's), in place when it is the tail item with room, else in a new
-// buffer of twice the size, of which it becomes the tail item. The caller
-// checks that the result stays within maxTextBytes.
-func (s *structStore) appendText(it *Item, add string) {
-	n := int(it.slen) + len(add)
-	if s.tailItem == it && len(s.tailBuf) == int(it.slen) && len(s.tailBuf) > 0 &&
-		unsafe.Pointer(&s.tailBuf[0]) == it.ptr() && n <= cap(s.tailBuf) {
+// appendText appends add, units long, to the text of string item it (its
+// length is the caller's, and still the old one), in place when it is the tail item with
+// room, else in a new buffer of twice the size, of which it becomes the
+// tail item. The caller checks that the result stays within maxTextBytes.
+func (s *structStore) appendText(it *Item, add string, units int) {
+	ascii := it.textASCII() && isASCII(unsafe.Slice(unsafe.StringData(add), len(add)))
+	// The tail buffer holds the item's text when it starts at the item's
+	// text and the item has as many units as when it was appended to: its
+	// length then gives the byte length without measuring the text.
+	if s.tailItem == it && s.tailUnits == it.length() && len(s.tailBuf) > 0 &&
+		unsafe.Pointer(&s.tailBuf[0]) == it.ptr() && len(s.tailBuf)+len(add) <= cap(s.tailBuf) {
 		s.tailBuf = append(s.tailBuf, add...)
 	} else {
+		old := it.text()
+		n := len(old) + len(add)
 		b := make([]byte, 0, max(2*n, 16))
-		b = append(b, it.text()...)
+		b = append(b, old...)
 		s.tailItem, s.tailBuf = it, append(b, add...)
 	}
-	it.setPtr(unsafe.Pointer(&s.tailBuf[0]))
-	it.slen = uint32(n)
+	it.setText(unsafe.String(&s.tailBuf[0], len(s.tailBuf)), ascii)
+	s.tailUnits = it.length() + units
 }
 
 // dropTail stops it from growing in place: its bytes are about to be
@@ -198,7 +204,7 @@ func (s *structStore) state(client uint64) uint64 {
 		return 0
 	}
 	last := l.last()
-	return last.id.Clock + uint64(last.length)
+	return last.startClock() + uint64(last.length())
 }
 
 // stateVector returns the state of every client.
@@ -206,30 +212,30 @@ func (s *structStore) stateVector() StateVector {
 	sv := make(StateVector, len(s.clients))
 	for client, l := range s.clients {
 		last := l.last()
-		sv[client] = last.id.Clock + uint64(last.length)
+		sv[client] = last.startClock() + uint64(last.length())
 	}
 	return sv
 }
 
 // add appends a freshly integrated struct to its client's list.
 func (s *structStore) add(txn *Transaction, it *Item) {
-	l := s.list(it.id.Client)
+	id := it.id()
+	l := s.list(id.Client)
 	if l.len() > 0 {
-		last := l.last()
-		if last.id.Clock+uint64(last.length) != it.id.Clock {
+		if l.last().end() != id.Clock {
 			panic(errInternal)
 		}
-	} else if it.id.Clock != 0 {
+	} else if id.Clock != 0 {
 		panic(errInternal)
 	}
-	txn.noteBefore(it.id.Client, it.id.Clock)
+	txn.noteBefore(id.Client, id.Clock)
 	if l == nil {
 		l = &structList{}
-		if s.sizeHint > 1 && s.sizeClient == it.id.Client {
+		if s.sizeHint > 1 && s.sizeClient == id.Client {
 			l.a = make([]slot, 0, s.sizeHint)
 		}
-		s.clients[it.id.Client] = l
-		s.lastClient, s.lastList = it.id.Client, l
+		s.clients[id.Client] = l
+		s.lastClient, s.lastList = id.Client, l
 	}
 	l.push(it)
 }
@@ -244,8 +250,8 @@ func findIndex(l *structList, clock uint64) int {
 		return -1
 	}
 	last := l.last()
-	if clock >= last.id.Clock {
-		if clock < last.id.Clock+uint64(last.length) {
+	if clock >= last.startClock() {
+		if clock < last.startClock()+uint64(last.length()) {
 			return right
 		}
 		return -1
@@ -281,7 +287,7 @@ func findIndex(l *structList, clock uint64) int {
 	if hi >= right-8 && l.gapLen == 0 {
 		// Near the end (no gap: a plain slice).
 		for i := min(hi, right-1); i >= max(lo, right-8); i-- {
-			if l.a[i].id.Clock <= clock {
+			if l.a[i].startClock() <= clock {
 				l.hint = i
 				return i
 			}
@@ -298,7 +304,7 @@ func findIndex(l *structList, clock uint64) int {
 		seg = l.a[:l.gap]
 	case lo >= l.gap:
 		seg, base = l.a[l.gap+l.gapLen:], l.gap
-	case l.a[l.gap+l.gapLen].id.Clock <= clock:
+	case l.a[l.gap+l.gapLen].startClock() <= clock:
 		seg, base, lo = l.a[l.gap+l.gapLen:], l.gap, l.gap
 	default:
 		seg, hi = l.a[:l.gap], l.gap-1
@@ -316,7 +322,7 @@ func findIndex(l *structList, clock uint64) int {
 	// A few steps at most, so that uneven clocks cost no more than a
 	// bisection's last few probes.
 	for step := 0; step < 3 && hi-lo > 16; step++ {
-		cl, ch := seg[lo].id.Clock, seg[hi].id.Clock
+		cl, ch := seg[lo].startClock(), seg[hi].startClock()
 		if clock < cl {
 			break
 		}
@@ -326,10 +332,10 @@ func findIndex(l *structList, clock uint64) int {
 		}
 		g := lo + int(float64(clock-cl)/float64(ch-cl)*float64(hi-lo))
 		g = min(max(g, lo), hi-1)
-		if seg[g].id.Clock <= clock {
+		if seg[g].startClock() <= clock {
 			lo = g
 			if e := g + 8; e < hi {
-				if seg[e].id.Clock > clock {
+				if seg[e].startClock() > clock {
 					hi = e - 1
 				} else {
 					lo = e
@@ -338,7 +344,7 @@ func findIndex(l *structList, clock uint64) int {
 		} else {
 			hi = g - 1
 			if e := g - 8; e > lo {
-				if seg[e].id.Clock <= clock {
+				if seg[e].startClock() <= clock {
 					lo = e
 				} else {
 					hi = e - 1
@@ -348,13 +354,13 @@ func findIndex(l *structList, clock uint64) int {
 	}
 	for lo < hi {
 		mid := int(uint(lo+hi+1) >> 1)
-		if seg[mid].id.Clock <= clock {
+		if seg[mid].startClock() <= clock {
 			lo = mid
 		} else {
 			hi = mid - 1
 		}
 	}
-	if seg[lo].id.Clock > clock {
+	if seg[lo].startClock() > clock {
 		return -1
 	}
 	l.hint = lo + base
@@ -373,18 +379,18 @@ func findIndexNear(l *structList, clock uint64, from int) int {
 	if clock >= l.clockAt(from) {
 		for j := from; j < min(from+8, n); j++ {
 			st := l.at(j)
-			if clock < st.id.Clock {
+			if clock < st.startClock() {
 				break
 			}
-			if clock-st.id.Clock < uint64(st.length) {
+			if clock-st.startClock() < uint64(st.length()) {
 				return j
 			}
 		}
 	} else {
 		for j := from - 1; j >= max(from-8, 0); j-- {
 			st := l.at(j)
-			if clock >= st.id.Clock {
-				if clock-st.id.Clock < uint64(st.length) {
+			if clock >= st.startClock() {
+				if clock-st.startClock() < uint64(st.length()) {
 					return j
 				}
 				break
@@ -413,8 +419,8 @@ func (s *structStore) findIndexCleanStart(txn *Transaction, client uint64, clock
 		panic(errInternal)
 	}
 	st := l.at(i)
-	if st.id.Clock < clock && !st.isGC() {
-		right := st.split(txn, int(clock-st.id.Clock))
+	if st.startClock() < clock && !st.isGC() {
+		right := st.split(txn, int(clock-st.startClock()))
 		l.insert(i+1, right)
 		return i + 1
 	}
@@ -435,8 +441,8 @@ func (s *structStore) itemCleanEnd(txn *Transaction, id ID) *Item {
 		panic(errInternal)
 	}
 	st := l.at(i)
-	if id.Clock != st.id.Clock+uint64(st.length)-1 && !st.isGC() {
-		right := st.split(txn, int(id.Clock-st.id.Clock)+1)
+	if id.Clock != st.startClock()+uint64(st.length())-1 && !st.isGC() {
+		right := st.split(txn, int(id.Clock-st.startClock())+1)
 		l.insert(i+1, right)
 	}
 	return st
@@ -454,11 +460,11 @@ func (s *structStore) iterate(txn *Transaction, client uint64, clock, length uin
 	for {
 		st := l.at(i)
 		i++
-		if end < st.id.Clock+uint64(st.length) {
+		if end < st.startClock()+uint64(st.length()) {
 			s.findIndexCleanStart(txn, client, end)
 		}
 		f(st)
-		if i >= l.len() || l.at(i).id.Clock >= end {
+		if i >= l.len() || l.at(i).startClock() >= end {
 			return
 		}
 	}

@@ -3,6 +3,9 @@ package crdt
 import (
 	"math/rand/v2"
 	"testing"
+	"unsafe"
+
+	"github.com/quirehq/quire/crdt/lib0"
 )
 
 // TestFindIndexAgainstScan checks findIndex and findIndexNear against a
@@ -28,7 +31,9 @@ func TestFindIndexAgainstScan(t *testing.T) {
 					length = 1 << 22
 				}
 			}
-			l.push(&Item{id: ID{Client: 1, Clock: clock}, length: length})
+			it := &Item{}
+			it.setOwn(ID{Client: 1, Clock: clock}, length)
+			l.push(it)
 			clock += uint64(length)
 		}
 		if round%2 == 1 && n > 2 {
@@ -36,13 +41,15 @@ func TestFindIndexAgainstScan(t *testing.T) {
 			// remove it again, leaving the buffer's gap somewhere.
 			i := 1 + rng.IntN(n-1)
 			it := l.at(i)
-			l.insert(i, &Item{id: it.id, length: 0})
+			extra := &Item{}
+			extra.setOwn(it.id(), 0)
+			l.insert(i, extra)
 			l.remove(i, 1)
 		}
 		scan := func(c uint64) int {
 			for i := range l.len() {
 				it := l.at(i)
-				if c >= it.id.Clock && c < it.id.Clock+uint64(it.length) {
+				if c >= it.startClock() && c < it.startClock()+uint64(it.length()) {
 					return i
 				}
 			}
@@ -62,6 +69,36 @@ func TestFindIndexAgainstScan(t *testing.T) {
 				if got := findIndexNear(l, c, from); got != want {
 					t.Fatalf("round %d: findIndexNear(%d, from %d) = %d, want %d", round, c, from, got, want)
 				}
+			}
+		}
+	}
+}
+
+// TestTextBytes checks textBytes, which finds a non-ASCII item's byte
+// length from its length in units, against the bytes of random strings of
+// ASCII, two-, three- and four-byte runes, at every rune boundary.
+func TestTextBytes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	runes := []rune{'a', 'Z', ' ', 'é', 'ß', 'ж', '€', '日', '語', '😀', '𝄞'}
+	for range 500 {
+		var s []rune
+		for range rng.IntN(40) {
+			if rng.IntN(3) == 0 {
+				for range rng.IntN(20) {
+					s = append(s, 'x') // ASCII runs, read eight at a time
+				}
+			}
+			s = append(s, runes[rng.IntN(len(runes))])
+		}
+		str := string(s)
+		for i := 0; i <= len(s); i++ {
+			prefix := string(s[:i])
+			units := lib0.UTF16Len(prefix)
+			if len(str) == 0 {
+				continue
+			}
+			if got := textBytes(unsafe.StringData(str), units); got != len(prefix) {
+				t.Fatalf("%q: %d units: %d bytes, want %d", str, units, got, len(prefix))
 			}
 		}
 	}

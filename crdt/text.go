@@ -158,30 +158,30 @@ func appendTyped(txn *Transaction, b *branch, p *textPos, s string, n int) bool 
 		return false
 	}
 	d := txn.doc
-	if l.id.Client != d.clientID {
+	if l.id().Client != d.clientID {
 		return false
 	}
 	// The new item's right origin is p.right; merging needs the same.
 	if p.right != nil {
-		if ro := l.rightOriginID(); !ro.ok || ro.ID != p.right.id {
+		if ro := l.rightOriginID(); !ro.ok || ro.ID != p.right.id() {
 			return false
 		}
 	} else if l.info&flagRightOrigin != 0 {
 		return false
 	}
-	clock := l.id.Clock + uint64(l.length)
+	clock := l.startClock() + uint64(l.length())
 	if clock != d.store.state(d.clientID) || (b.item != nil && b.item.deleted()) {
 		// Not the client's last struct (the new one would not follow it
 		// in the store), or a dead parent.
 		return false
 	}
-	if uint64(l.slen)+uint64(len(s)) > maxTextBytes {
+	if !l.textFits(len(s)) {
 		return false
 	}
 	txn.noteBefore(d.clientID, clock)
 	b.markers.update(p.index, n)
-	d.store.appendText(l, s)
-	l.length += n
+	d.store.appendText(l, s, n)
+	l.setLength(l.length() + n)
 	b.length += n
 	txn.addChanged(b)
 	p.index += n

@@ -455,7 +455,7 @@ func (p *textPos) forward() {
 		if cf, ok := r.format(); ok {
 			p.attrs.apply(cf)
 		} else {
-			p.index += r.length
+			p.index += r.length()
 		}
 	}
 	p.left, p.right = r, r.right
@@ -475,7 +475,7 @@ func (p *textPos) insertInto(txn *Transaction, b *branch, c content, it *Item) *
 		o = someID(p.left.lastID())
 	}
 	if p.right != nil {
-		ro = someID(p.right.id)
+		ro = someID(p.right.id())
 	}
 	if it == nil {
 		it = new(Item)
@@ -501,11 +501,11 @@ func findNextPosition(txn *Transaction, p *textPos, count int) {
 			if cf, ok := r.format(); ok {
 				p.attrs.apply(cf)
 			} else {
-				if count < r.length {
-					s.itemCleanStart(txn, ID{Client: r.id.Client, Clock: r.id.Clock + uint64(count)})
+				if count < r.length() {
+					s.itemCleanStart(txn, ID{Client: r.id().Client, Clock: r.startClock() + uint64(count)})
 				}
-				p.index += r.length
-				count -= r.length
+				p.index += r.length()
+				count -= r.length()
 			}
 		}
 		p.left, p.right = r, r.right
@@ -655,10 +655,10 @@ loop:
 					p.attrs.set(cf.key, v)
 				}
 			} else {
-				if length < r.length {
-					s.itemCleanStart(txn, ID{Client: r.id.Client, Clock: r.id.Clock + uint64(length)})
+				if length < r.length() {
+					s.itemCleanStart(txn, ID{Client: r.id().Client, Clock: r.startClock() + uint64(length)})
 				}
-				length -= r.length
+				length -= r.length()
 			}
 		}
 		p.forward()
@@ -689,10 +689,10 @@ func deleteText(txn *Transaction, b *branch, p *textPos, length int) {
 		if !r.deleted() {
 			switch r.ckind {
 			case refType, refEmbed, refString:
-				if length < r.length {
-					s.itemCleanStart(txn, ID{Client: r.id.Client, Clock: r.id.Clock + uint64(length)})
+				if length < r.length() {
+					s.itemCleanStart(txn, ID{Client: r.id().Client, Clock: r.startClock() + uint64(length)})
 				}
-				length -= r.length
+				length -= r.length()
 				r.delete(txn)
 			}
 		}

@@ -764,13 +764,15 @@ func TestTextTailSplitKeepsRightHalf(t *testing.T) {
 		t.Fatal("the split item is still the tail item")
 	}
 	// Growing the left half now copies it.
-	s.appendText(it, "XYZ")
+	s.appendText(it, "XYZ", 3)
+	it.setLength(it.length() + 3)
 	if it.text() != "abcXYZ" || right.text() != "def" {
 		t.Fatalf("halves %q and %q after growing the left one, want abcXYZ and def", it.text(), right.text())
 	}
 	// The left half is the tail item now: it grows in place, still
 	// without touching the right half.
-	s.appendText(it, "!")
+	s.appendText(it, "!", 1)
+	it.setLength(it.length() + 1)
 	if it.text() != "abcXYZ!" || right.text() != "def" || s.tailItem != it {
 		t.Fatalf("halves %q and %q, want abcXYZ! and def", it.text(), right.text())
 	}

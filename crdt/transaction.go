@@ -146,7 +146,7 @@ func (txn *Transaction) addChanged(b *branch) {
 		return // (the usual repeat: every struct of a load)
 	}
 	it := b.item
-	if it == nil || (it.id.Clock < txn.beforeClock(it.id.Client) && !it.deleted()) {
+	if it == nil || (it.startClock() < txn.beforeClock(it.id().Client) && !it.deleted()) {
 		if txn.changedIndex(b) >= 0 {
 			return
 		}
@@ -334,7 +334,7 @@ func (d *Doc) cleanup(txn *Transaction) {
 		}
 	}
 	for i := len(txn.mergeStructs) - 1; i >= 0; i-- {
-		id := txn.mergeStructs[i].id
+		id := txn.mergeStructs[i].id()
 		l := s.list(id.Client)
 		pos := findIndex(l, id.Clock)
 		if pos < 0 {
@@ -433,7 +433,7 @@ func (d *Doc) gcDeleteSet(ds deleteSet, clients []uint64) {
 			prev = first
 			for si := first; si >= 0 && si < l.len(); si++ {
 				st := l.at(si)
-				if st.id.Clock >= end {
+				if st.startClock() >= end {
 					break
 				}
 				if !st.isGC() && st.deleted() && !st.keep() {
@@ -453,7 +453,7 @@ func (d *Doc) mergeDeleteSet(ds deleteSet, clients []uint64) {
 		for ri := len(ranges) - 1; ri >= 0; ri-- {
 			r := ranges[ri]
 			si := min(l.len()-1, 1+findIndex(l, r.clock+r.len-1))
-			for si > 0 && l.at(si).id.Clock >= r.clock {
+			for si > 0 && l.at(si).startClock() >= r.clock {
 				si -= 1 + d.mergeWithLefts(l, si)
 			}
 		}

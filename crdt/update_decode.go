@@ -176,7 +176,7 @@ func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, slab []I
 		if it.ckind == refDeleted {
 			deleted++
 		}
-		clock += uint64(it.length)
+		clock += uint64(it.length())
 		if clock > maxClock {
 			return 0, nil, 0, errClockOverflow
 		}
@@ -262,13 +262,18 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 		if n > maxClock {
 			return errClockOverflow
 		}
-		*it = Item{id: id, length: int(n), info: flagGC | flagDeleted}
+		*it = Item{info: flagGC | flagDeleted}
 		if info&0x1f == refSkip {
 			it.info = flagSkip
 		}
+		it.setOwn(id, int(n))
 		return nil
 	}
-	it.id = id
+	if (id.Client|id.Clock)>>32 == 0 && it.info&(flagWideOwn|flagRare) == 0 {
+		it.client, it.clock = uint32(id.Client), uint32(id.Clock) // (setOwn, inlined)
+	} else {
+		it.setOwn(id, 0)
+	}
 	var rareKey string
 	var rareRef *parentRef
 	if info&0x80 != 0 {
@@ -340,9 +345,10 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 		}
 		var s string
 		var n int
+		ascii := false
 		switch {
 		case isASCII(raw): // valid, one unit per byte
-			s, n = ar.str(raw, d.Remaining()), len(raw)
+			s, n, ascii = ar.str(raw, d.Remaining()), len(raw), true
 		case utf8.Valid(raw):
 			s = ar.str(raw, d.Remaining())
 			n = lib0.UTF16Len(s)
@@ -357,9 +363,9 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 			return errTextTooLong
 		}
 		// (setContent, length and countable without interface calls.)
-		it.setText(s)
+		it.setText(s, ascii)
 		it.ckind = refString
-		it.length = n
+		it.setLength(n)
 		it.info |= flagCountable
 	} else if info&0x1f == refDeleted {
 		n, err := d.ReadVarUint()
@@ -372,15 +378,16 @@ func readStructInto(d *lib0.Decoder, id ID, it *Item, ar *decodeArena, left int)
 		if n == 0 {
 			return errZeroLength
 		}
-		it.ckind, it.length = refDeleted, int(n)
+		it.ckind = refDeleted
+		it.setLength(int(n))
 	} else {
 		c, err := readContent(d, info&0x1f)
 		if err != nil {
 			return err
 		}
 		it.setContent(c)
-		it.length = c.length()
-		if it.length == 0 {
+		it.setLength(c.length())
+		if it.length() == 0 {
 			return errZeroLength
 		}
 		if c.countable() {

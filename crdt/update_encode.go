@@ -17,13 +17,13 @@ func sortDesc(xs []uint64) {
 // writeClientStructs writes one client's structs from clock on: count,
 // client, start clock, then the structs, the first one cut at clock.
 func writeClientStructs(e *lib0.Encoder, l *structList, client, clock uint64) {
-	clock = max(clock, l.at(0).id.Clock)
+	clock = max(clock, l.at(0).startClock())
 	start := findIndex(l, clock)
 	e.WriteVarUint(uint64(l.len() - start))
 	e.WriteVarUint(client)
 	e.WriteVarUint(clock)
 	first := l.at(start)
-	first.write(e, int(clock-first.id.Clock))
+	first.write(e, int(clock-first.startClock()))
 	// The two segments of the gap buffer.
 	if start+1 < l.gap {
 		for _, st := range l.a[start+1 : l.gap] {
@@ -101,11 +101,11 @@ func (d *Doc) deleteSetOfStore() deleteSet {
 			if !st.deleted() {
 				continue
 			}
-			clock := st.id.Clock
-			length := uint64(st.length)
+			clock := st.startClock()
+			length := uint64(st.length())
 			for i+1 < n && l.at(i+1).deleted() {
 				i++
-				length += uint64(l.at(i).length)
+				length += uint64(l.at(i).length())
 			}
 			rs = append(rs, idRange{clock, length})
 		}

@@ -123,14 +123,14 @@ type structRun struct {
 
 // write appends it, cut offset units in.
 func (w *structWriter) write(it *Item, offset int) {
-	if w.written > 0 && w.client != it.id.Client {
+	if w.written > 0 && w.client != it.id().Client {
 		w.flush()
 	}
 	if w.written == 0 {
-		w.client = it.id.Client
+		w.client = it.id().Client
 		w.start = w.body.Len()
-		w.body.WriteVarUint(it.id.Client)
-		w.body.WriteVarUint(it.id.Clock + uint64(offset))
+		w.body.WriteVarUint(it.id().Client)
+		w.body.WriteVarUint(it.startClock() + uint64(offset))
 	}
 	it.write(&w.body, offset)
 	w.written++
@@ -242,23 +242,23 @@ func DiffUpdate(update, stateVector []byte) (_ []byte, err error) {
 func diffStructs(structs []*Item, sv StateVector, w *structWriter) {
 	for i := 0; i < len(structs); {
 		curr := structs[i]
-		client := curr.id.Client
+		client := curr.id().Client
 		svClock := sv[client]
 		if curr.isSkip() {
 			i++
 			continue
 		}
-		if curr.id.Clock+uint64(curr.length) > svClock {
+		if curr.startClock()+uint64(curr.length()) > svClock {
 			offset := 0
-			if svClock > curr.id.Clock {
-				offset = int(svClock - curr.id.Clock)
+			if svClock > curr.startClock() {
+				offset = int(svClock - curr.startClock())
 			}
 			w.write(curr, offset)
-			for i++; i < len(structs) && structs[i].id.Client == client; i++ {
+			for i++; i < len(structs) && structs[i].id().Client == client; i++ {
 				w.write(structs[i], 0)
 			}
 		} else {
-			for i < len(structs) && structs[i].id.Client == client && structs[i].id.Clock+uint64(structs[i].length) <= svClock {
+			for i < len(structs) && structs[i].id().Client == client && structs[i].startClock()+uint64(structs[i].length()) <= svClock {
 				i++
 			}
 		}
@@ -281,29 +281,29 @@ func StateVectorFromUpdate(update []byte) ([]byte, error) {
 	var entries lib0.Encoder
 	size := 0
 	first := structs[0]
-	client := first.id.Client
-	stop := first.id.Clock != 0
+	client := first.id().Client
+	stop := first.startClock() != 0
 	var clock uint64
 	if !stop {
 		// Yjs counts the very first struct even when it is a Skip.
-		clock = first.id.Clock + uint64(first.length)
+		clock = first.startClock() + uint64(first.length())
 	}
 	for _, it := range structs {
-		if it.id.Client != client {
+		if it.id().Client != client {
 			if clock != 0 {
 				size++
 				entries.WriteVarUint(client)
 				entries.WriteVarUint(clock)
 			}
-			client = it.id.Client
+			client = it.id().Client
 			clock = 0
-			stop = it.id.Clock != 0
+			stop = it.startClock() != 0
 		}
 		if it.isSkip() {
 			stop = true
 		}
 		if !stop {
-			clock = it.id.Clock + uint64(it.length)
+			clock = it.startClock() + uint64(it.length())
 		}
 	}
 	if clock != 0 {
@@ -367,11 +367,11 @@ func (r *mergeReader) next() *Item {
 // that inconsistency is why the order is kept with jsSort.
 func compareHeads(a, b *mergeReader) int {
 	x, y := a.curr(), b.curr()
-	if x.id.Client == y.id.Client {
+	if x.id().Client == y.id().Client {
 		switch {
-		case x.id.Clock < y.id.Clock:
+		case x.startClock() < y.startClock():
 			return -1
-		case x.id.Clock > y.id.Clock:
+		case x.startClock() > y.startClock():
 			return 1
 		}
 		kx, ky := structKindOf(x), structKindOf(y)
@@ -383,7 +383,7 @@ func compareHeads(a, b *mergeReader) int {
 		}
 		return -1
 	}
-	if y.id.Client > x.id.Client {
+	if y.id().Client > x.id().Client {
 		return 1
 	}
 	return -1
@@ -392,16 +392,16 @@ func compareHeads(a, b *mergeReader) int {
 // headKeyLess orders heads by ID alone (clients descending, clocks
 // ascending).
 func headKeyLess(x, y *Item) bool {
-	if x.id.Client != y.id.Client {
-		return x.id.Client > y.id.Client
+	if x.id().Client != y.id().Client {
+		return x.id().Client > y.id().Client
 	}
-	return x.id.Clock < y.id.Clock
+	return x.startClock() < y.startClock()
 }
 
 // mixedTie reports whether two heads share an ID but differ in kind: the
 // case in which compareHeads is inconsistent.
 func mixedTie(x, y *Item) bool {
-	return x.id == y.id && structKindOf(x) != structKindOf(y)
+	return x.id() == y.id() && structKindOf(x) != structKindOf(y)
 }
 
 // mergeQueue keeps the readers in the order Yjs's array of readers has
@@ -529,51 +529,53 @@ func mergeStructSeqsWith(seqs [][]*Item, emit func(*Item), replaySort bool) {
 			cw, owned = &cp, true
 		}
 	}
-	end := func(it *Item) uint64 { return it.id.Clock + uint64(it.length) }
+	end := func(it *Item) uint64 { return it.startClock() + uint64(it.length()) }
 	for len(q.rs) > 0 {
 		cd := q.rs[0]
-		firstClient := cd.curr().id.Client
+		firstClient := cd.curr().id().Client
 		if cw != nil {
 			curr := cd.curr()
 			iterated := false
 			// Pass over what has been written already. Note that Yjs
 			// compares clocks here even across clients.
-			for curr != nil && end(curr) <= end(cw) && curr.id.Client >= cw.id.Client {
+			for curr != nil && end(curr) <= end(cw) && curr.id().Client >= cw.id().Client {
 				curr = cd.next()
 				iterated = true
 			}
-			if curr == nil || curr.id.Client != firstClient || (iterated && curr.id.Clock > end(cw)) {
+			if curr == nil || curr.id().Client != firstClient || (iterated && curr.startClock() > end(cw)) {
 				q.resort()
 				continue
 			}
 			switch {
-			case firstClient != cw.id.Client:
+			case firstClient != cw.id().Client:
 				emit(cw)
 				cw, owned = curr, false
 				cd.next()
-			case end(cw) < curr.id.Clock:
+			case end(cw) < curr.startClock():
 				// A gap: fill it with a Skip.
 				if cw.isSkip() {
 					own()
-					cw.length = int(end(curr) - cw.id.Clock)
+					cw.setLength(int(end(curr) - cw.startClock()))
 				} else {
 					emit(cw)
-					gap := curr.id.Clock - end(cw)
-					cw = &Item{id: ID{Client: firstClient, Clock: end(cw)}, length: int(gap), info: flagSkip}
+					gap := curr.startClock() - end(cw)
+					skip := &Item{info: flagSkip}
+					skip.setOwn(ID{Client: firstClient, Clock: end(cw)}, int(gap))
+					cw = skip
 					owned = true
 				}
 			default:
-				if diff := end(cw) - curr.id.Clock; diff > 0 {
+				if diff := end(cw) - curr.startClock(); diff > 0 {
 					if cw.isSkip() {
 						own()
-						cw.length -= int(diff)
+						cw.setLength(cw.length() - int(diff))
 					} else {
 						curr = sliceStruct(curr, int(diff))
 					}
 				}
 				if lazyMergeable(cw, curr) {
 					own()
-					cw.length += curr.length
+					cw.setLength(cw.length() + curr.length())
 				} else {
 					emit(cw)
 					cw, owned = curr, false
@@ -584,7 +586,7 @@ func mergeStructSeqsWith(seqs [][]*Item, emit func(*Item), replaySort bool) {
 			cw, owned = cd.curr(), false
 			cd.next()
 		}
-		for next := cd.curr(); next != nil && next.id.Client == firstClient && next.id.Clock == end(cw) && !next.isSkip(); next = cd.next() {
+		for next := cd.curr(); next != nil && next.id().Client == firstClient && next.startClock() == end(cw) && !next.isSkip(); next = cd.next() {
 			emit(cw)
 			cw, owned = next, false
 		}
@@ -623,17 +625,17 @@ func mergePendingStructs(pending, rest map[uint64][]*Item) map[uint64][]*Item {
 	var run []*Item
 	var runClient, clock uint64
 	mergeStructSeqs([][]*Item{flattenClients(pending), flattenClients(rest)}, func(it *Item) {
-		if run != nil && it.id.Client != runClient {
+		if run != nil && it.id().Client != runClient {
 			// A client written twice is decoded as its last entry.
 			out[runClient] = run
 			run = nil
 		}
 		if run == nil {
-			runClient, clock = it.id.Client, it.id.Clock
+			runClient, clock = it.id().Client, it.startClock()
 		}
 		it = asDecoded(it, clock)
 		run = append(run, it)
-		clock += uint64(it.length)
+		clock += uint64(it.length())
 	})
 	if run != nil {
 		out[runClient] = run
@@ -646,11 +648,11 @@ func mergePendingStructs(pending, rest map[uint64][]*Item) map[uint64][]*Item {
 // carries neither, even when the key flag is set).
 func asDecoded(it *Item, clock uint64) *Item {
 	withOrigin := structKindOf(it) == kindItemStruct && it.info&(flagOrigin|flagRightOrigin) != 0
-	if it.id.Clock == clock && (!withOrigin || (it.pref() == nil && it.info&(flagParentSub|flagParentSubBit) == 0)) {
+	if it.startClock() == clock && (!withOrigin || (it.pref() == nil && it.info&(flagParentSub|flagParentSubBit) == 0)) {
 		return it
 	}
 	cp := *it
-	cp.id.Clock = clock
+	cp.setID(ID{Client: it.id().Client, Clock: clock})
 	if withOrigin {
 		cp.info &^= flagParentSub | flagParentSubBit
 		cp.setRare("", nil) // (keeping wide origins)

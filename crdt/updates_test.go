@@ -497,7 +497,7 @@ func TestMergeUpdatesSortShortcut(t *testing.T) {
 				t.Fatalf("%s merge %d: %d structs with the shortcut, %d replaying the sort", name, i, len(fast), len(replay))
 			}
 			for j := range fast {
-				if fast[j].id != replay[j].id || fast[j].length != replay[j].length || structKindOf(fast[j]) != structKindOf(replay[j]) {
+				if fast[j].id() != replay[j].id() || fast[j].length() != replay[j].length() || structKindOf(fast[j]) != structKindOf(replay[j]) {
 					t.Fatalf("%s merge %d: struct %d differs", name, i, j)
 				}
 			}

@@ -167,3 +167,70 @@ func TestWideClientEdits(t *testing.T) {
 		t.Fatalf("load: %q, want %q (or the encoding differs)", lt.String(), wt.String())
 	}
 }
+
+// TestWideClientTypes has a client beyond 2^32 set and overwrite map
+// keys (items with a key as well as a wide ID), edit non-ASCII text
+// (split inside emoji and CJK runs) and delete an array of nested maps
+// (collected content), and checks that a replica and a load agree with it
+// on content and encoding.
+func TestWideClientTypes(t *testing.T) {
+	w := crdt.NewDoc(crdt.Options{ClientID: 1<<50 + 11})
+	m, _ := w.Map("m")
+	txt, _ := w.Text("t")
+	arr, _ := w.Array("a")
+	var updates [][]byte
+	w.OnUpdate(func(u []byte, _ any) { updates = append(updates, bytes.Clone(u)) })
+	do := func(f func(*crdt.Transaction) error) {
+		t.Helper()
+		var err error
+		w.Transact(nil, func(txn *crdt.Transaction) { err = f(txn) })
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	do(func(x *crdt.Transaction) error { _, err := m.Set(x, "k", "v1"); return err })
+	do(func(x *crdt.Transaction) error { _, err := m.Set(x, "k", "v2"); return err })
+	do(func(x *crdt.Transaction) error { _, err := m.Set(x, "j", 3.5); return err })
+	do(func(x *crdt.Transaction) error { return txt.Insert(x, 0, "日本語😀テキスト", nil) })
+	do(func(x *crdt.Transaction) error { return txt.Insert(x, 2, "ab", nil) })
+	do(func(x *crdt.Transaction) error { return txt.Insert(x, 7, "€", nil) })
+	do(func(x *crdt.Transaction) error { return txt.Delete(x, 1, 2) })
+	do(func(x *crdt.Transaction) error {
+		_, err := arr.Insert(x, 0, map[string]any{"a": 1.0}, "s", map[string]any{"b": "c"})
+		return err
+	})
+	do(func(x *crdt.Transaction) error { return arr.Delete(x, 0, 2) })
+
+	want := txt.String()
+	if want != "日b語😀€テキスト" {
+		t.Fatalf("text %q", want)
+	}
+	state := w.EncodeStateAsUpdate()
+	r := crdt.NewDoc(crdt.Options{ClientID: 5})
+	for i := len(updates) - 1; i >= 0; i-- { // out of order: pending first
+		if err := r.ApplyUpdate(updates[i], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l := crdt.NewDoc(crdt.Options{ClientID: 6})
+	if err := l.ApplyUpdate(state, nil); err != nil {
+		t.Fatal(err)
+	}
+	for name, d := range map[string]*crdt.Doc{"replica": r, "load": l} {
+		dt, _ := d.Text("t")
+		dm, _ := d.Map("m")
+		da, _ := d.Array("a")
+		if dt.String() != want {
+			t.Errorf("%s: text %q, want %q", name, dt.String(), want)
+		}
+		if v, _ := dm.Get("k"); v != "v2" {
+			t.Errorf("%s: k = %v", name, v)
+		}
+		if got := da.ToJSON(); len(got) != 1 {
+			t.Errorf("%s: array %v", name, got)
+		}
+		if !bytes.Equal(d.EncodeStateAsUpdate(), state) {
+			t.Errorf("%s: encoding differs", name)
+		}
+	}
+}

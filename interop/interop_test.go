@@ -162,8 +162,10 @@ func TestServerRestart(t *testing.T) {
 	took := srv.stop()
 	t.Logf("graceful stop took %v", took)
 	for _, c := range writers {
-		if s := c.snapshot(false); s.Connected {
-			t.Errorf("%s still connected after the server stopped", c.name)
+		// The server has exited; the client learns of it when its socket's
+		// close event runs, a moment later.
+		if !waitDisconnected(c, 5*time.Second) {
+			t.Errorf("%s still connected 5 s after the server stopped", c.name)
 		}
 		var codes []int
 		for _, e := range c.events().Events {
@@ -453,4 +455,19 @@ func tokenCount(text, m string) int {
 		i = j + 1
 	}
 	return n
+}
+
+// waitDisconnected polls c until its provider reports the connection
+// closed, for at most within, and reports whether it did.
+func waitDisconnected(c *client, within time.Duration) bool {
+	deadline := time.Now().Add(within)
+	for {
+		if !c.snapshot(false).Connected {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
