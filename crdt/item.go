@@ -188,6 +188,15 @@ const maxTextBytes = 1<<32 - 1
 // Its length must be the text's length in UTF-16 units: ASCII text is
 // as many bytes long, other text is measured.
 func (it *Item) text() string {
+	if it.info&(flagWideText|flagWideOwn|flagRare) == 0 {
+		// (ASCII, packed, no rare record: the usual item.)
+		return unsafe.String((*byte)(it.cptr), int(it.len32))
+	}
+	return it.textSlow()
+}
+
+// textSlow is text for other items.
+func (it *Item) textSlow() string {
 	p := (*byte)(it.ptr())
 	if it.info&flagWideText == 0 {
 		return unsafe.String(p, it.length())
@@ -238,9 +247,12 @@ func (it *Item) textASCII() bool { return it.info&flagWideText == 0 }
 // bytes, stays within maxTextBytes. Text takes at most three bytes per
 // unit, so only an item near the bound is measured.
 func (it *Item) textFits(addBytes int) bool {
-	if 3*uint64(it.length())+uint64(addBytes) <= maxTextBytes {
-		return true
-	}
+	// (A wide item's len32 is zero: it is measured.)
+	return it.info&flagWideOwn == 0 && 3*uint64(it.len32)+uint64(addBytes) <= maxTextBytes || it.textFitsExactly(addBytes)
+}
+
+// textFitsExactly is textFits measured.
+func (it *Item) textFitsExactly(addBytes int) bool {
 	return uint64(len(it.text()))+uint64(addBytes) <= maxTextBytes
 }
 

@@ -155,7 +155,14 @@ type structStore struct {
 // room, else in a new buffer of twice the size, of which it becomes the
 // tail item. The caller checks that the result stays within maxTextBytes.
 func (s *structStore) appendText(it *Item, add string, units int) {
-	ascii := it.textASCII() && isASCII(unsafe.Slice(unsafe.StringData(add), len(add)))
+	ascii := it.textASCII()
+	if ascii {
+		if len(add) == 1 { // (typing)
+			ascii = add[0] < 0x80
+		} else {
+			ascii = isASCII(unsafe.Slice(unsafe.StringData(add), len(add)))
+		}
+	}
 	// The tail buffer holds the item's text when it starts at the item's
 	// text and the item has as many units as when it was appended to: its
 	// length then gives the byte length without measuring the text.

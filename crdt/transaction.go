@@ -24,8 +24,11 @@ type Transaction struct {
 	// deleteOrder lists the clients of deleteSet in the order they first
 	// received a deletion (Yjs's delete set is an insertion-ordered Map,
 	// and the formatting clean-up visits deletions in that order).
-	deleteOrder  []uint64
-	mergeStructs []*Item
+	deleteOrder []uint64
+	// reserved records that reserveDeletes sized reservedClient's entry.
+	reserved       bool
+	reservedClient uint64
+	mergeStructs   []*Item
 	// changed holds the types whose content changed, without repeats;
 	// changedIdx indexes it once it is long.
 	changed    []*branch
@@ -66,8 +69,10 @@ func (txn *Transaction) reserveDeletes(client uint64, n int) {
 		txn.deleteSet = make(deleteSet)
 	}
 	// (An empty entry counts as absent: addDelete still lists the client
-	// in deleteOrder when it adds the first range.)
+	// in deleteOrder when it adds the first range. recycle drops the
+	// reservation if it stays empty.)
 	txn.deleteSet[client] = slices.Grow(rs, n)
+	txn.reserved, txn.reservedClient = true, client
 }
 
 // addDelete records a deleted range in the transaction's delete set.
@@ -250,12 +255,18 @@ func (d *Doc) recycle(txn *Transaction) {
 	clear(txn.changed)
 	txn.changed = txn.changed[:0]
 	txn.changedIdx = nil
+	if txn.reserved {
+		// (A reservation nothing filled is not in deleteOrder.)
+		txn.reserved = false
+		if rs := txn.deleteSet[txn.reservedClient]; len(rs) == 0 {
+			delete(txn.deleteSet, txn.reservedClient)
+		}
+	}
 	if len(txn.deleteSet) <= 4 {
 		// Keep the map and the range slices; empty entries count as absent.
-		// (All entries, not only deleteOrder's: reserveDeletes may have
-		// sized one that stayed empty.)
-		for client, rs := range txn.deleteSet {
-			if cap(rs) <= 64 {
+		// Entries of clients not in deleteOrder are empty already.
+		for _, client := range txn.deleteOrder {
+			if rs := txn.deleteSet[client]; cap(rs) <= 64 {
 				txn.deleteSet[client] = rs[:0]
 			} else {
 				// Do not hold on to a large one.
