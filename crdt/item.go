@@ -670,20 +670,22 @@ func (it *Item) extendLeft(txn *Transaction) bool {
 	if (l.info|it.info)&(flagDeleted|flagParentSub|flagKeep) != 0 || it.info&flagRare != 0 {
 		return false
 	}
-	if l.id().Client != it.id().Client || l.startClock()+uint64(l.length()) != it.startClock() || !it.originID().equal(someID(l.lastID())) {
+	id, lid, n := it.id(), l.id(), it.length()
+	if lid.Client != id.Client || l.end() != id.Clock || !it.originID().equal(someID(l.lastID())) {
 		return false
 	}
 	if !l.rightOriginID().equal(it.rightOriginID()) || (p.item != nil && p.item.deleted()) {
 		return false
 	}
 	s := txn.doc.store
-	if s.state(it.id().Client) != it.startClock() || !l.textFits(len(it.text())) {
+	text := it.text()
+	if s.state(id.Client) != id.Clock || !l.textFits(len(text)) {
 		return false
 	}
-	txn.noteBefore(it.id().Client, it.startClock())
-	s.appendText(l, it.text(), it.length())
-	l.setLength(l.length() + it.length())
-	p.length += it.length()
+	txn.noteBefore(id.Client, id.Clock)
+	s.appendText(l, text, n)
+	l.setLength(l.length() + n)
+	p.length += n
 	txn.addChanged(p)
 	return true
 }

@@ -42,10 +42,11 @@ func (c *markerCache) find(b *branch, index int) (*Item, int) {
 	}
 	for p.right != nil && pindex < index {
 		if p.visible() {
-			if index < pindex+p.length() {
+			n := p.length()
+			if index < pindex+n {
 				break
 			}
-			pindex += p.length()
+			pindex += n
 		}
 		p = p.right
 	}
