@@ -150,10 +150,10 @@ type structStore struct {
 	tailUnits int // the tail item's length when its text was last appended
 }
 
-// appendText appends add, units long, to the text of string item it (its
-// length is the caller's, and still the old one), in place when it is the tail item with
-// room, else in a new buffer of twice the size, of which it becomes the
-// tail item. The caller checks that the result stays within maxTextBytes.
+// appendText appends add, units long, to the text of string item it, in
+// place when it is the tail item with room, else in a new buffer of twice
+// the size, of which it becomes the tail item. The caller sets the new
+// length afterwards and checks that the text stays within maxTextBytes.
 func (s *structStore) appendText(it *Item, add string, units int) {
 	ascii := it.textASCII()
 	if ascii {
@@ -211,7 +211,7 @@ func (s *structStore) state(client uint64) uint64 {
 		return 0
 	}
 	last := l.last()
-	return last.startClock() + uint64(last.length())
+	return last.end()
 }
 
 // stateVector returns the state of every client.
@@ -219,7 +219,7 @@ func (s *structStore) stateVector() StateVector {
 	sv := make(StateVector, len(s.clients))
 	for client, l := range s.clients {
 		last := l.last()
-		sv[client] = last.startClock() + uint64(last.length())
+		sv[client] = last.end()
 	}
 	return sv
 }
@@ -258,7 +258,7 @@ func findIndex(l *structList, clock uint64) int {
 	}
 	last := l.last()
 	if clock >= last.startClock() {
-		if clock < last.startClock()+uint64(last.length()) {
+		if clock < last.end() {
 			return right
 		}
 		return -1
