@@ -324,7 +324,7 @@ func findIndex(l *structList, clock uint64) int {
 	// along its structs, so the clock's place between the range's first
 	// and last clocks is a good guess at its index (Yjs pivots on the same
 	// guess); a probe eight structs further on brackets it when it is
-	// close. On a loaded document a third of the origins lie far from
+	// close. On a loaded document a fifth of the origins lie far from
 	// every hint, and bisection's dozen probes were each a cache miss.
 	// A few steps at most, so that uneven clocks cost no more than a
 	// bisection's last few probes.

@@ -23,6 +23,21 @@ func waitAllDone(t *testing.T, within time.Duration, clients ...*client) {
 	}
 }
 
+// waitDisconnected polls c until its provider reports the connection
+// closed, for at most within, and reports whether it did.
+func waitDisconnected(c *client, within time.Duration) bool {
+	deadline := time.Now().Add(within)
+	for {
+		if !c.snapshot(false).Connected {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // waitConverged waits (bounded) until every client is connected and all
 // have the same state vector and content, and returns their snapshots
 // (with markers).

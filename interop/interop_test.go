@@ -456,18 +456,3 @@ func tokenCount(text, m string) int {
 	}
 	return n
 }
-
-// waitDisconnected polls c until its provider reports the connection
-// closed, for at most within, and reports whether it did.
-func waitDisconnected(c *client, within time.Duration) bool {
-	deadline := time.Now().Add(within)
-	for {
-		if !c.snapshot(false).Connected {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
