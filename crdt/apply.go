@@ -192,7 +192,7 @@ func (d *Doc) integrateStructs(txn *Transaction, structs map[uint64][]*Item) (re
 				addStackToRest()
 			} else if local == head.startClock() && head.integrateInOrder(txn, s) {
 				state[client] = local + uint64(head.length())
-			} else if dep, ok := head.resolve(txn, s); !ok {
+			} else if parent, dep, ok := head.resolve(txn, s); !ok {
 				stack = append(stack, head)
 				cr := refs[dep]
 				if cr == nil || cr.i == len(cr.refs) {
@@ -209,7 +209,7 @@ func (d *Doc) integrateStructs(txn *Transaction, structs map[uint64][]*Item) (re
 					head.advance(int(offset))
 					offset = 0
 				}
-				head.integrate(txn, int(offset))
+				head.integrate(txn, int(offset), parent)
 				state[client] = head.startClock() + uint64(head.length())
 			}
 		}
@@ -247,10 +247,10 @@ func (d *Doc) integrateClient(txn *Transaction, client uint64, list []*Item, sla
 		// A client new to the store (a document load): its list, created
 		// by the first add, is sized for the whole update up front instead
 		// of growing push by push.
-		s.sizeClient, s.sizeHint = client, n
+		s.sizeClient, s.sizeHint, s.sizeSlab = client, n, slab
 	}
 	s.rightHints = true
-	defer func() { s.sizeHint, s.lastRight, s.rightHints = 0, nil, false }()
+	defer func() { s.sizeHint, s.sizeSlab, s.lastRight, s.rightHints = 0, nil, nil, false }()
 	// waitFrom returns the structs from i on as pending, the i-th detached.
 	waitFrom := func(i int, head *Item) map[uint64][]*Item {
 		var tail []*Item
@@ -282,7 +282,8 @@ func (d *Doc) integrateClient(txn *Transaction, client uint64, list []*Item, sla
 			local += uint64(head.length())
 			continue
 		}
-		if dep, ok := head.resolve(txn, s); !ok {
+		parent, dep, ok := head.resolve(txn, s)
+		if !ok {
 			return waitFrom(i, head), map[uint64]uint64{dep: s.state(dep)}
 		}
 		if offset := local - head.startClock(); offset < uint64(head.length()) {
@@ -295,9 +296,9 @@ func (d *Doc) integrateClient(txn *Transaction, client uint64, list []*Item, sla
 			// into its left neighbour: in a longer update a later struct
 			// may have to go between the two, and splitting them again
 			// would cost more than the merge saved.
-			if offset > 0 || head.info&flagScratch == 0 || !head.extendLeft(txn) {
+			if offset > 0 || head.info&flagScratch == 0 || !head.extendLeft(txn, parent) {
 				head = head.detach()
-				head.integrate(txn, int(offset))
+				head.integrate(txn, int(offset), parent)
 			}
 			local = head.startClock() + uint64(head.length())
 		}

@@ -127,8 +127,8 @@ func (b *branch) insertAfter(txn *Transaction, ref *Item, values []any) ([]*bran
 		if right != nil {
 			ro = someID(right.id())
 		}
-		it := newItem(b.nextID(), left, o, right, ro, b, nil, c)
-		it.integrate(txn, 0)
+		it := newItem(b.nextID(), left, o, right, ro, nil, c)
+		it.integrate(txn, 0, b)
 		left = it
 	}
 	flush := func() {
@@ -321,8 +321,8 @@ func (b *branch) mapSet(txn *Transaction, key string, v any) (*branch, error) {
 	if left != nil {
 		o = someID(left.lastID())
 	}
-	it := newItem(b.nextID(), left, o, nil, optID{}, b, &key, c)
-	it.integrate(txn, 0)
+	it := newItem(b.nextID(), left, o, nil, optID{}, &key, c)
+	it.integrate(txn, 0, b)
 	if ct, ok := c.(*contentType); ok {
 		return ct.b, nil
 	}

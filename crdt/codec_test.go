@@ -25,7 +25,7 @@ func reencode(t *testing.T, update []byte) []byte {
 		e.WriteVarUint(client)
 		e.WriteVarUint(structs[0].startClock())
 		for _, st := range structs {
-			st.write(e, 0)
+			st.write(e, 0, nil)
 		}
 	}
 	u.ds.write(e)

@@ -154,7 +154,7 @@ func (c *contentFormat) countable() bool        { return false }
 func (c *contentFormat) splice(int) content     { panic(errInternal) }
 func (c *contentFormat) mergeWith(content) bool { return false }
 func (c *contentFormat) integrate(txn *Transaction, it *Item) {
-	p := it.parent
+	p := txn.doc.store.parentOf(it)
 	p.markers.clear()
 	p.hasFormatting = true
 }

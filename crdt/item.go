@@ -70,9 +70,14 @@ type parentRef struct {
 // client at consecutive clocks, linked into its parent's sequence. GC
 // structs (collected ranges) are Items with flagGC and no content, so that
 // a client's structs fit in one slice.
+//
+// An Item does not name its parent: the store keeps each client's types as
+// runs of clocks (structStore.parentOf), as a client mostly writes into
+// one type at a time. Before integration an item names its parent in its
+// rare record (pref) or through its neighbours, and resolve hands the type
+// to integrate.
 type Item struct {
 	left, right *Item
-	parent      *branch
 	// cptr is the content; ckind, its content reference number, says what
 	// it points to. Two words less than an interface field and a switch
 	// away from one. Text and deleted content, nearly every item of a
@@ -91,8 +96,8 @@ type Item struct {
 	// client, clock and len32 are the item's ID and its length in units,
 	// packed as the origins are; with flagWideOwn (one of them 2^32 or
 	// more) they are in the rare record instead. Use id, length, setID
-	// and setLength. Packed, an Item is 64 bytes, one cache line: a
-	// loaded document is mostly Items, reached in no useful order.
+	// and setLength. Packed, an Item is 56 bytes: a loaded document is
+	// mostly Items (TestItemSize).
 	client, clock uint32
 	len32         uint32
 	info          uint16
@@ -484,15 +489,15 @@ func (it *Item) prev() *Item {
 	return n
 }
 
-func newItem(id ID, left *Item, origin optID, right *Item, rightOrigin optID, parent *branch, parentSub *string, c content) *Item {
+func newItem(id ID, left *Item, origin optID, right *Item, rightOrigin optID, parentSub *string, c content) *Item {
 	it := new(Item)
-	initItem(it, id, left, origin, right, rightOrigin, parent, parentSub, c)
+	initItem(it, id, left, origin, right, rightOrigin, parentSub, c)
 	return it
 }
 
 // initItem is newItem in the given memory.
-func initItem(it *Item, id ID, left *Item, origin optID, right *Item, rightOrigin optID, parent *branch, parentSub *string, c content) {
-	*it = Item{left: left, right: right, parent: parent}
+func initItem(it *Item, id ID, left *Item, origin optID, right *Item, rightOrigin optID, parentSub *string, c content) {
+	*it = Item{left: left, right: right}
 	it.setOwn(id, c.length())
 	it.setContent(c)
 	it.setOrigin(origin)
@@ -514,23 +519,23 @@ func (it *Item) toGC() {
 	it.setContent(nil)
 	it.setOwn(id, n)
 	it.left, it.right = nil, nil
-	it.parent = nil
 }
 
 // resolve finds the items an unintegrated item refers to. When a referenced
 // client's content is not in the store yet it returns that client and false;
-// otherwise it resolves left, right and parent and returns true.
-func (it *Item) resolve(txn *Transaction, s *structStore) (missing uint64, ok bool) {
+// otherwise it resolves left and right and returns the type the item goes
+// into (nil: none, it becomes a GC struct) and true.
+func (it *Item) resolve(txn *Transaction, s *structStore) (parent *branch, missing uint64, ok bool) {
 	origin, rightOrigin := it.originID(), it.rightOriginID()
 	if origin.ok && origin.Client != it.id().Client && origin.Clock >= s.state(origin.Client) {
-		return origin.Client, false
+		return nil, origin.Client, false
 	}
 	if rightOrigin.ok && rightOrigin.Client != it.id().Client && rightOrigin.Clock >= s.state(rightOrigin.Client) {
-		return rightOrigin.Client, false
+		return nil, rightOrigin.Client, false
 	}
 	pref := it.pref()
 	if p := pref; p != nil && !p.isRoot && it.id().Client != p.id.Client && p.id.Clock >= s.state(p.id.Client) {
-		return p.id.Client, false
+		return nil, p.id.Client, false
 	}
 	if origin.ok {
 		it.left = s.itemCleanEnd(txn, origin.ID)
@@ -551,31 +556,28 @@ func (it *Item) resolve(txn *Transaction, s *structStore) (missing uint64, ok bo
 	}
 	switch {
 	case (it.left != nil && it.left.isGC()) || (it.right != nil && it.right.isGC()):
-		it.parent = nil
 	case pref == nil:
 		// The parent is implied by the neighbours.
 		if it.left != nil {
-			it.parent = it.left.parent
+			parent = s.parentOf(it.left)
 			it.copyParentSub(it.left)
 		} else if it.right != nil {
-			it.parent = it.right.parent
+			parent = s.parentOf(it.right)
 			it.copyParentSub(it.right)
 		}
 	case pref.isRoot:
-		it.parent = txn.doc.root(pref.root)
+		parent = txn.doc.root(pref.root)
 	default:
 		parentItem := s.find(pref.id)
 		if ct, isType := parentItem.content().(*contentType); isType && !parentItem.isGC() {
-			it.parent = ct.b
-		} else {
-			// A collected parent (or, in a hostile update, an item that
-			// holds no type): the content cannot live anywhere.
-			it.parent = nil
+			parent = ct.b
 		}
+		// Otherwise a collected parent (or, in a hostile update, an item
+		// that holds no type): the content cannot live anywhere.
 	}
 	it.dropPref()
 	it.info &^= flagParentSubBit // the neighbour's key is authoritative now
-	return 0, true
+	return parent, 0, true
 }
 
 func (it *Item) copyParentSub(from *Item) {
@@ -588,11 +590,12 @@ func (it *Item) copyParentSub(from *Item) {
 	}
 }
 
-// integrate links a resolved item into the document, starting offset units
-// into it (the first offset units are already known). This is YATA as Yjs
-// implements it; the conflict rules must match Yjs exactly so that every
-// replica orders concurrent inserts the same way.
-func (it *Item) integrate(txn *Transaction, offset int) {
+// integrate links a resolved item into type p (nil: none, the item becomes
+// a GC struct), starting offset units into it (the first offset units are
+// already known). This is YATA as Yjs implements it; the conflict rules
+// must match Yjs exactly so that every replica orders concurrent inserts
+// the same way.
+func (it *Item) integrate(txn *Transaction, offset int, p *branch) {
 	s := txn.doc.store
 	if offset > 0 {
 		id := it.id()
@@ -603,15 +606,14 @@ func (it *Item) integrate(txn *Transaction, offset int) {
 		it.cutFront(offset)
 		it.setLength(it.length() - offset)
 	}
-	if it.parent == nil {
+	if p == nil {
 		// No parent: the content was collected elsewhere; keep the range.
 		it.toGC()
-		s.add(txn, it)
+		s.add(txn, it, nil)
 		return
 	}
-	p := it.parent
 	if (it.left == nil && (it.right == nil || it.right.left != nil)) || (it.left != nil && it.left.right != it.right) {
-		it.left = it.findLeft(txn)
+		it.left = it.findLeft(txn, p)
 	}
 	// Link in.
 	if it.left != nil {
@@ -645,7 +647,7 @@ func (it *Item) integrate(txn *Transaction, offset int) {
 	if !it.hasParentSub() && it.visible() {
 		p.length += it.length()
 	}
-	s.add(txn, it)
+	s.add(txn, it, p)
 	it.integrateContent(txn)
 	txn.addChanged(p)
 	if (p.item != nil && p.item.deleted()) || (it.hasParentSub() && it.right != nil) {
@@ -662,9 +664,9 @@ func (it *Item) integrate(txn *Transaction, offset int) {
 // come out as after integrate and the merge (remote typing is the usual
 // case); the store entry, the linking and the merge are saved. It reports
 // whether it did.
-func (it *Item) extendLeft(txn *Transaction) bool {
-	l, p := it.left, it.parent
-	if it.ckind != refString || l == nil || l.ckind != refString || p == nil || l.parent != p || l.right != it.right {
+func (it *Item) extendLeft(txn *Transaction, p *branch) bool {
+	l := it.left
+	if it.ckind != refString || l == nil || l.ckind != refString || p == nil || l.right != it.right {
 		return false
 	}
 	if (l.info|it.info)&(flagDeleted|flagParentSub|flagKeep) != 0 || it.info&flagRare != 0 {
@@ -679,7 +681,7 @@ func (it *Item) extendLeft(txn *Transaction) bool {
 	}
 	s := txn.doc.store
 	text := it.text()
-	if s.state(id.Client) != id.Clock || !l.textFits(len(text)) {
+	if s.state(id.Client) != id.Clock || !l.textFits(len(text)) || s.parentOf(l) != p {
 		return false
 	}
 	txn.noteBefore(id.Client, id.Clock)
@@ -729,11 +731,11 @@ func (it *Item) integrateInOrder(txn *Transaction, s *structStore) bool {
 	} else if right == nil || right.id() != it.rightOriginID().ID || right.isGC() {
 		return false
 	}
-	p := left.parent
+	p := l.parentAt(left.startClock()) // (left is not a GC struct)
 	if p == nil || (p.item != nil && p.item.deleted()) {
 		return false
 	}
-	it.left, it.right, it.parent = left, right, p
+	it.left, it.right = left, right
 	it.info &^= flagParentSubBit
 	left.right = it
 	if right != nil {
@@ -742,7 +744,7 @@ func (it *Item) integrateInOrder(txn *Transaction, s *structStore) bool {
 	if it.visible() {
 		p.length += it.length()
 	}
-	s.add(txn, it)
+	s.add(txn, it, p)
 	it.integrateContent(txn)
 	txn.addChanged(p)
 	return true
@@ -761,19 +763,19 @@ func (it *Item) detach() *Item {
 }
 
 // findLeft resolves conflicts with concurrent inserts between it.left and
-// it.right and returns the item the new item must follow.
-func (it *Item) findLeft(txn *Transaction) *Item {
+// it.right in type p and returns the item the new item must follow.
+func (it *Item) findLeft(txn *Transaction, p *branch) *Item {
 	left := it.left
 	var o *Item
 	if left != nil {
 		o = left.right
 	} else if it.hasParentSub() {
-		o = it.parent.mapItems[it.parentSub()]
+		o = p.mapItems[it.parentSub()]
 		for o != nil && o.left != nil {
 			o = o.left
 		}
 	} else {
-		o = it.parent.start
+		o = p.start
 	}
 	if o == nil || o == it.right {
 		return left
@@ -817,7 +819,7 @@ func (it *Item) delete(txn *Transaction) {
 	if it.deleted() {
 		return
 	}
-	p := it.parent
+	p := txn.doc.store.parentOf(it)
 	if it.visible() && !it.hasParentSub() {
 		p.length -= it.length()
 	}
@@ -874,7 +876,6 @@ func (it *Item) split(txn *Transaction, diff int) *Item {
 		right:       it.right,
 		origin:      it.origin,
 		rightOrigin: it.rightOrigin,
-		parent:      it.parent,
 		info:        it.info&(flagDeleted|flagKeep|flagRightOrigin|flagParentSub|flagWideOrigins) | flagOrigin,
 	}
 	if r := it.rare(); r != nil {
@@ -903,7 +904,8 @@ func (it *Item) split(txn *Transaction, diff int) *Item {
 	}
 	txn.mergeStructs = append(txn.mergeStructs, right)
 	if right.hasParentSub() && right.right == nil {
-		right.parent.mapItems[right.parentSub()] = right
+		// (The right half's clocks are the item's: its type is the item's.)
+		txn.doc.store.parentOf(it).mapItems[right.parentSub()] = right
 	}
 	it.setLength(diff)
 	return right
@@ -944,8 +946,8 @@ func (it *Item) mergeWith(s *structStore, right *Item) bool {
 	default:
 		return false
 	}
-	if it.parent != nil {
-		it.parent.markers.replaced(right, it)
+	if p := s.parentOf(it); p != nil {
+		p.markers.replaced(right, it)
 	}
 	if right.keep() {
 		it.info |= flagKeep
@@ -958,8 +960,10 @@ func (it *Item) mergeWith(s *structStore, right *Item) bool {
 	return true
 }
 
-// write encodes the item starting offset units in.
-func (it *Item) write(e *lib0.Encoder, offset int) {
+// write encodes the item starting offset units in. l is the item's
+// client's list when the item is integrated (the parent of an item without
+// origins is looked up there), nil for a decoded one.
+func (it *Item) write(e *lib0.Encoder, offset int, l *structList) {
 	if it.isGC() {
 		e.WriteUint8(refGC)
 		e.WriteVarUint(uint64(it.length() - offset))
@@ -994,7 +998,7 @@ func (it *Item) write(e *lib0.Encoder, offset int) {
 		e.WriteVarUint(ro.Clock)
 	}
 	if !origin.ok && it.info&flagRightOrigin == 0 {
-		writeParent(e, it)
+		writeParent(e, it, l)
 		if it.hasParentSub() {
 			e.WriteVarString(it.parentSub())
 		}
@@ -1016,7 +1020,7 @@ func (it *Item) write(e *lib0.Encoder, offset int) {
 
 // writeParent encodes the parent of an item that has no origins: a root
 // type by name, or the ID of the item holding a nested type.
-func writeParent(e *lib0.Encoder, it *Item) {
+func writeParent(e *lib0.Encoder, it *Item, l *structList) {
 	if pref := it.pref(); pref != nil { // an unintegrated item (pending, or merging updates)
 		if pref.isRoot {
 			e.WriteVarUint(1)
@@ -1028,7 +1032,7 @@ func writeParent(e *lib0.Encoder, it *Item) {
 		}
 		return
 	}
-	p := it.parent
+	p := l.parentAt(it.startClock())
 	if p.item == nil {
 		e.WriteVarUint(1)
 		e.WriteVarString(p.name)

@@ -1,17 +1,71 @@
 package crdt
 
-import "unsafe"
+import (
+	"cmp"
+	"slices"
+	"unsafe"
+)
 
 // structList is one client's structs in clock order, kept in a gap buffer:
 // the logical sequence is a[:gap] followed by a[gap+gapLen:]. Splits and
 // merges happen near the previous edit, so moving the gap is short where a
 // flat slice would move the whole tail for each of them; appends (new
 // content) go to the physical end, which is always the logical end.
+//
+// A list that a load filled from one decoded block is that block instead
+// (slab mode, slab non-nil): the structs are the slab's items themselves,
+// in place, and the list needs no slot per struct. Most loaded documents
+// are only read and encoded until somebody edits them; the first change
+// that is not an append of the slab's next item (a split, a merge, new
+// content) gives the list its slots (materialize).
 type structList struct {
 	a           []slot
 	gap, gapLen int
+	// slab, when non-nil, is the whole list: its items, in clock order;
+	// its spare capacity holds the decoded items not added yet.
+	slab []Item
+	// parents says which type each struct belongs to, as runs of clocks:
+	// an Item has no parent field (see Item), and a client mostly writes
+	// into one type at a time, so the runs are few.
+	parents []parentRun
 	// hint is the index findIndex found last, tried first next time.
 	hint int
+}
+
+// parentRun says that the client's structs from clock on, up to the next
+// run, belong to type p. GC structs belong to none, whatever their run.
+type parentRun struct {
+	clock uint64
+	p     *branch
+}
+
+// parentAt returns the type the struct holding clock belongs to, which
+// must not be a GC struct (the first run starts at the first other one).
+func (l *structList) parentAt(clock uint64) *branch {
+	if len(l.parents) == 1 { // (one type, the usual case)
+		return l.parents[0].p
+	}
+	return l.searchParent(clock)
+}
+
+// searchParent is parentAt over several runs.
+func (l *structList) searchParent(clock uint64) *branch {
+	r := l.parents
+	i, _ := slices.BinarySearchFunc(r, clock, func(run parentRun, c uint64) int { return cmp.Compare(run.clock, c) })
+	if i < len(r) && r[i].clock == clock {
+		return r[i].p
+	}
+	if i == 0 {
+		return nil
+	}
+	return r[i-1].p
+}
+
+// noteParent records that the struct at clock, just added, belongs to p.
+func (l *structList) noteParent(clock uint64, p *branch) {
+	if n := len(l.parents); n == 0 || l.parents[n-1].p != p {
+		l.parents = append(l.parents, parentRun{clock, p})
+	}
 }
 
 // slot is a struct of the list. (Searching by clock reads the items
@@ -23,10 +77,16 @@ func (l *structList) len() int {
 	if l == nil {
 		return 0
 	}
+	if l.slab != nil {
+		return len(l.slab)
+	}
 	return len(l.a) - l.gapLen
 }
 
 func (l *structList) at(i int) *Item {
+	if l.slab != nil {
+		return &l.slab[i]
+	}
 	if i < l.gap {
 		return l.a[i]
 	}
@@ -39,13 +99,50 @@ func (l *structList) clockAt(i int) uint64 { return l.at(i).startClock() }
 func (l *structList) tailGap() bool { return l.gapLen > 0 && l.gap+l.gapLen == len(l.a) }
 
 func (l *structList) last() *Item {
+	if l.slab != nil {
+		return &l.slab[len(l.slab)-1]
+	}
 	if l.tailGap() {
 		return l.a[l.gap-1]
 	}
 	return l.a[len(l.a)-1]
 }
 
+// materialize ends slab mode: the list gets a slot per struct.
+func (l *structList) materialize() {
+	if l.slab == nil {
+		return
+	}
+	n := len(l.slab)
+	a := make([]slot, n, n+max(n/8, 8))
+	for i := range l.slab {
+		a[i] = &l.slab[i]
+	}
+	l.a, l.gap, l.gapLen, l.slab = a, 0, 0, nil
+}
+
+// push appends it to the list.
 func (l *structList) push(it *Item) {
+	if l.slab != nil && l.extendSlab(it) {
+		return
+	}
+	l.materialize()
+	l.pushSlot(it)
+}
+
+// extendSlab appends it to a list in slab mode when it is the slab's next
+// item, and reports whether it was.
+func (l *structList) extendSlab(it *Item) bool {
+	n := len(l.slab)
+	if n < cap(l.slab) && it == &l.slab[:n+1][n] {
+		l.slab = l.slab[:n+1]
+		return true
+	}
+	return false
+}
+
+// pushSlot is push outside slab mode.
+func (l *structList) pushSlot(it *Item) {
 	if l.tailGap() {
 		l.a[l.gap] = it
 		l.gap++
@@ -75,6 +172,7 @@ func (l *structList) moveGap(p int) {
 
 // insert puts it at logical position i.
 func (l *structList) insert(i int, it *Item) {
+	l.materialize()
 	n := l.len()
 	if i == n {
 		l.push(it)
@@ -97,6 +195,7 @@ func (l *structList) insert(i int, it *Item) {
 
 // remove deletes k structs from logical position i.
 func (l *structList) remove(i, k int) {
+	l.materialize()
 	if i+k == l.len() && l.gap <= i && !l.tailGap() {
 		clear(l.a[len(l.a)-k:])
 		l.a = l.a[:len(l.a)-k]
@@ -135,6 +234,9 @@ type structStore struct {
 	// about to be added: the capacity for its list if add creates it.
 	sizeClient uint64
 	sizeHint   int
+	// sizeSlab, when set, is the decoded block those structs are: the
+	// list starts in slab mode when its first struct is the block's first.
+	sizeSlab []Item
 	// lastRight, while integrateClient runs, is the struct the previous
 	// resolve found at its right origin (consecutive decoded items often
 	// share it). Structs stay in the store while integrating, and a split
@@ -224,8 +326,22 @@ func (s *structStore) stateVector() StateVector {
 	return sv
 }
 
-// add appends a freshly integrated struct to its client's list.
-func (s *structStore) add(txn *Transaction, it *Item) {
+// parentOf returns the type an integrated struct belongs to: nil for a
+// GC struct.
+func (s *structStore) parentOf(it *Item) *branch {
+	if it.isGC() {
+		return nil
+	}
+	if it.info&flagWideOwn == 0 {
+		return s.list(uint64(it.client)).parentAt(uint64(it.clock))
+	}
+	id := it.id()
+	return s.list(id.Client).parentAt(id.Clock)
+}
+
+// add appends a freshly integrated struct to its client's list; p is the
+// type it belongs to (nil for a GC struct).
+func (s *structStore) add(txn *Transaction, it *Item, p *branch) {
 	id := it.id()
 	l := s.list(id.Client)
 	if l.len() > 0 {
@@ -239,10 +355,20 @@ func (s *structStore) add(txn *Transaction, it *Item) {
 	if l == nil {
 		l = &structList{}
 		if s.sizeHint > 1 && s.sizeClient == id.Client {
-			l.a = make([]slot, 0, s.sizeHint)
+			if len(s.sizeSlab) > 0 && it == &s.sizeSlab[0] {
+				l.slab = s.sizeSlab[:0]
+			} else {
+				l.a = make([]slot, 0, s.sizeHint)
+			}
 		}
 		s.clients[id.Client] = l
 		s.lastClient, s.lastList = id.Client, l
+	}
+	if p != nil {
+		l.noteParent(id.Clock, p)
+	}
+	if l.slab != nil && l.extendSlab(it) {
+		return
 	}
 	l.push(it)
 }
@@ -292,14 +418,21 @@ func findIndex(l *structList, clock uint64) int {
 		}
 	}
 	if hi >= right-8 && l.gapLen == 0 {
-		// Near the end (no gap: a plain slice).
+		// Near the end (no gap: a plain slice, or the slab).
 		for i := min(hi, right-1); i >= max(lo, right-8); i-- {
-			if l.a[i].startClock() <= clock {
+			if l.at(i).startClock() <= clock {
 				l.hint = i
 				return i
 			}
 		}
 		hi = max(lo, right-8) - 1
+	}
+	if l.slab != nil {
+		i := searchSlab(l.slab, lo, hi, clock)
+		if i >= 0 {
+			l.hint = i
+		}
+		return i
 	}
 	// Bisect [lo, hi] within one segment of the gap buffer.
 	var seg []*Item
@@ -372,6 +505,58 @@ func findIndex(l *structList, clock uint64) int {
 	}
 	l.hint = lo + base
 	return lo + base
+}
+
+// searchSlab is findIndex's search of [lo, hi] in a list in slab mode:
+// the last index whose clock is <= clock, or -1. It guesses by clock as
+// findIndex does, reading the items in place, and then bisects.
+func searchSlab(seg []Item, lo, hi int, clock uint64) int {
+	if lo > hi || hi >= len(seg) || lo < 0 {
+		return -1
+	}
+	for step := 0; step < 3 && hi-lo > 16; step++ {
+		cl, ch := seg[lo].startClock(), seg[hi].startClock()
+		if clock < cl {
+			break
+		}
+		if clock >= ch {
+			lo = hi
+			break
+		}
+		g := lo + int(float64(clock-cl)/float64(ch-cl)*float64(hi-lo))
+		g = min(max(g, lo), hi-1)
+		if seg[g].startClock() <= clock {
+			lo = g
+			if e := g + 8; e < hi {
+				if seg[e].startClock() > clock {
+					hi = e - 1
+				} else {
+					lo = e
+				}
+			}
+		} else {
+			hi = g - 1
+			if e := g - 8; e > lo {
+				if seg[e].startClock() <= clock {
+					lo = e
+				} else {
+					hi = e - 1
+				}
+			}
+		}
+	}
+	for lo < hi {
+		mid := int(uint(lo+hi+1) >> 1)
+		if seg[mid].startClock() <= clock {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	if seg[lo].startClock() > clock {
+		return -1
+	}
+	return lo
 }
 
 // findIndexNear is findIndex for a sweep over sorted ranges: clock is

@@ -154,11 +154,11 @@ func textInsert(txn *Transaction, b *branch, index int, s string, attrs Attrs) e
 // store entry and the merge are saved. It reports whether it did.
 func appendTyped(txn *Transaction, b *branch, p *textPos, s string, n int) bool {
 	l := p.left
-	if l == nil || l.ckind != refString || l.info&(flagDeleted|flagParentSub) != 0 || l.parent != b || l.right != p.right {
+	if l == nil || l.ckind != refString || l.info&(flagDeleted|flagParentSub) != 0 || l.right != p.right {
 		return false
 	}
 	d := txn.doc
-	if l.id().Client != d.clientID {
+	if l.id().Client != d.clientID || d.store.parentOf(l) != b {
 		return false
 	}
 	// The new item's right origin is p.right; merging needs the same.

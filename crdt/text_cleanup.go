@@ -150,7 +150,7 @@ func cleanupFormattingAfterTransaction(txn *Transaction) {
 				return
 			}
 			if _, ok := it.format(); ok {
-				addFull(it.parent)
+				addFull(s.parentOf(it))
 			}
 		})
 	}
@@ -166,11 +166,12 @@ func cleanupFormattingAfterTransaction(txn *Transaction) {
 					break
 				}
 				s.iterate(txn, client, r.clock, min(r.len, state-r.clock), func(it *Item) {
-					if it.isGC() || it.parent == nil || !it.parent.hasFormatting || inFull[it.parent] {
+					p := s.parentOf(it)
+					if p == nil || !p.hasFormatting || inFull[p] {
 						return
 					}
 					if _, ok := it.format(); ok {
-						addFull(it.parent)
+						addFull(p)
 					} else {
 						cleanupContextlessFormattingGap(t, it)
 					}

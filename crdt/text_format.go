@@ -480,8 +480,8 @@ func (p *textPos) insertInto(txn *Transaction, b *branch, c content, it *Item) *
 	if it == nil {
 		it = new(Item)
 	}
-	initItem(it, b.nextID(), p.left, o, p.right, ro, b, nil, c)
-	it.integrate(txn, 0)
+	initItem(it, b.nextID(), p.left, o, p.right, ro, nil, c)
+	it.integrate(txn, 0, b)
 	return it
 }
 

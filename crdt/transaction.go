@@ -481,8 +481,11 @@ func (d *Doc) mergeWithLefts(l *structList, pos int) int {
 		if left.deleted() != right.deleted() || left.isGC() != right.isGC() || !left.mergeWith(d.store, right) {
 			break
 		}
-		if !right.isGC() && right.hasParentSub() && right.parent.mapItems[right.parentSub()] == right {
-			right.parent.mapItems[right.parentSub()] = left
+		if !right.isGC() && right.hasParentSub() {
+			// (right's clocks are left's now: the lookup finds their type.)
+			if p := d.store.parentOf(left); p.mapItems[right.parentSub()] == right {
+				p.mapItems[right.parentSub()] = left
+			}
 		}
 		right = left
 	}

@@ -23,15 +23,21 @@ func writeClientStructs(e *lib0.Encoder, l *structList, client, clock uint64) {
 	e.WriteVarUint(client)
 	e.WriteVarUint(clock)
 	first := l.at(start)
-	first.write(e, int(clock-first.startClock()))
+	first.write(e, int(clock-first.startClock()), l)
+	if l.slab != nil {
+		for i := start + 1; i < len(l.slab); i++ {
+			l.slab[i].write(e, 0, l)
+		}
+		return
+	}
 	// The two segments of the gap buffer.
 	if start+1 < l.gap {
 		for _, st := range l.a[start+1 : l.gap] {
-			st.write(e, 0)
+			st.write(e, 0, l)
 		}
 	}
 	for _, st := range l.a[max(start+1, l.gap)+l.gapLen:] {
-		st.write(e, 0)
+		st.write(e, 0, l)
 	}
 }
 

@@ -132,7 +132,7 @@ func (w *structWriter) write(it *Item, offset int) {
 		w.body.WriteVarUint(it.id().Client)
 		w.body.WriteVarUint(it.startClock() + uint64(offset))
 	}
-	it.write(&w.body, offset)
+	it.write(&w.body, offset, nil)
 	w.written++
 }
 
