@@ -427,95 +427,28 @@ func findIndex(l *structList, clock uint64) int {
 		}
 		hi = max(lo, right-8) - 1
 	}
-	if l.slab != nil {
-		i := searchSlab(l.slab, lo, hi, clock)
-		if i >= 0 {
-			l.hint = i
-		}
-		return i
+	i := searchClocks(l, lo, hi, clock)
+	if i >= 0 {
+		l.hint = i
 	}
-	// Bisect [lo, hi] within one segment of the gap buffer.
-	var seg []*Item
-	base := 0
-	switch {
-	case l.gapLen == 0:
-		seg = l.a
-	case hi < l.gap:
-		seg = l.a[:l.gap]
-	case lo >= l.gap:
-		seg, base = l.a[l.gap+l.gapLen:], l.gap
-	case l.a[l.gap+l.gapLen].startClock() <= clock:
-		seg, base, lo = l.a[l.gap+l.gapLen:], l.gap, l.gap
-	default:
-		seg, hi = l.a[:l.gap], l.gap-1
-	}
-	lo, hi = lo-base, hi-base
-	if lo > hi || hi >= len(seg) || lo < 0 {
-		return -1
-	}
-	// Interpolate first. A client's clocks grow at a fairly even pace
-	// along its structs, so the clock's place between the range's first
-	// and last clocks is a good guess at its index (Yjs pivots on the same
-	// guess); a probe eight structs further on brackets it when it is
-	// close. On a loaded document a fifth of the origins lie far from
-	// every hint, and bisection's dozen probes were each a cache miss.
-	// A few steps at most, so that uneven clocks cost no more than a
-	// bisection's last few probes.
-	for step := 0; step < 3 && hi-lo > 16; step++ {
-		cl, ch := seg[lo].startClock(), seg[hi].startClock()
-		if clock < cl {
-			break
-		}
-		if clock >= ch {
-			lo = hi
-			break
-		}
-		g := lo + int(float64(clock-cl)/float64(ch-cl)*float64(hi-lo))
-		g = min(max(g, lo), hi-1)
-		if seg[g].startClock() <= clock {
-			lo = g
-			if e := g + 8; e < hi {
-				if seg[e].startClock() > clock {
-					hi = e - 1
-				} else {
-					lo = e
-				}
-			}
-		} else {
-			hi = g - 1
-			if e := g - 8; e > lo {
-				if seg[e].startClock() <= clock {
-					lo = e
-				} else {
-					hi = e - 1
-				}
-			}
-		}
-	}
-	for lo < hi {
-		mid := int(uint(lo+hi+1) >> 1)
-		if seg[mid].startClock() <= clock {
-			lo = mid
-		} else {
-			hi = mid - 1
-		}
-	}
-	if seg[lo].startClock() > clock {
-		return -1
-	}
-	l.hint = lo + base
-	return lo + base
+	return i
 }
 
-// searchSlab is findIndex's search of [lo, hi] in a list in slab mode:
-// the last index whose clock is <= clock, or -1. It guesses by clock as
-// findIndex does, reading the items in place, and then bisects.
-func searchSlab(seg []Item, lo, hi int, clock uint64) int {
-	if lo > hi || hi >= len(seg) || lo < 0 {
+// searchClocks is findIndex's search of [lo, hi]: the last index whose
+// clock is <= clock, or -1. Interpolation first: a client's clocks grow at
+// a fairly even pace along its structs, so the clock's place between the
+// range's first and last clocks is a good guess at its index (Yjs pivots
+// on the same guess); a probe eight structs further on brackets it when
+// it is close. On a loaded document a fifth of the origins lie far from
+// every hint, and bisection's dozen probes were each a cache miss. A few
+// steps at most, so that uneven clocks cost no more than a bisection's
+// last few probes. Then bisection.
+func searchClocks(l *structList, lo, hi int, clock uint64) int {
+	if lo > hi || hi >= l.len() || lo < 0 {
 		return -1
 	}
 	for step := 0; step < 3 && hi-lo > 16; step++ {
-		cl, ch := seg[lo].startClock(), seg[hi].startClock()
+		cl, ch := l.clockAt(lo), l.clockAt(hi)
 		if clock < cl {
 			break
 		}
@@ -525,10 +458,10 @@ func searchSlab(seg []Item, lo, hi int, clock uint64) int {
 		}
 		g := lo + int(float64(clock-cl)/float64(ch-cl)*float64(hi-lo))
 		g = min(max(g, lo), hi-1)
-		if seg[g].startClock() <= clock {
+		if l.clockAt(g) <= clock {
 			lo = g
 			if e := g + 8; e < hi {
-				if seg[e].startClock() > clock {
+				if l.clockAt(e) > clock {
 					hi = e - 1
 				} else {
 					lo = e
@@ -537,7 +470,7 @@ func searchSlab(seg []Item, lo, hi int, clock uint64) int {
 		} else {
 			hi = g - 1
 			if e := g - 8; e > lo {
-				if seg[e].startClock() <= clock {
+				if l.clockAt(e) <= clock {
 					lo = e
 				} else {
 					hi = e - 1
@@ -547,13 +480,13 @@ func searchSlab(seg []Item, lo, hi int, clock uint64) int {
 	}
 	for lo < hi {
 		mid := int(uint(lo+hi+1) >> 1)
-		if seg[mid].startClock() <= clock {
+		if l.clockAt(mid) <= clock {
 			lo = mid
 		} else {
 			hi = mid - 1
 		}
 	}
-	if seg[lo].startClock() > clock {
+	if l.clockAt(lo) > clock {
 		return -1
 	}
 	return lo
