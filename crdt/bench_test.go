@@ -140,7 +140,10 @@ func benchEncode(b *testing.B, name string) {
 // after a GC before loading. The update is copied inside the measured
 // window and dropped, so a document that kept the update buffer alive
 // would be charged for it. ns/op is meaningless here (it includes GCs).
-func benchMemory(b *testing.B, name string) {
+// With edited, one unit in the middle of the text is deleted after the load
+// and before the measurement: the first edit that splits a loaded item
+// gives its client's list a slot per struct (see structList).
+func benchMemory(b *testing.B, name string, edited bool) {
 	fx := loadSeqFixture(b, name)
 	var sum float64
 	for i := 0; i < b.N; i++ {
@@ -155,11 +158,18 @@ func benchMemory(b *testing.B, name string) {
 			b.Fatal(err)
 		}
 		buf = nil
+		want := traceUTF16Len(fx.tr.EndContent)
+		if edited {
+			if err := t.Delete(nil, want/2, 1); err != nil {
+				b.Fatal(err)
+			}
+			want--
+		}
 		runtime.GC()
 		runtime.GC()
 		runtime.ReadMemStats(&after)
-		if t.Len() != traceUTF16Len(fx.tr.EndContent) {
-			b.Fatalf("%s: loaded %d units, want %d", name, t.Len(), traceUTF16Len(fx.tr.EndContent))
+		if t.Len() != want {
+			b.Fatalf("%s: %d units, want %d", name, t.Len(), want)
 		}
 		runtime.KeepAlive(d)
 		sum += float64(int64(after.HeapAlloc) - int64(before.HeapAlloc))
@@ -198,7 +208,10 @@ func BenchmarkB4Local(b *testing.B)  { benchLocal(b, "automerge-paper") }
 func BenchmarkB4Remote(b *testing.B) { benchRemote(b, "automerge-paper") }
 func BenchmarkB4Load(b *testing.B)   { benchLoad(b, "automerge-paper") }
 func BenchmarkB4Encode(b *testing.B) { benchEncode(b, "automerge-paper") }
-func BenchmarkB4Memory(b *testing.B) { benchMemory(b, "automerge-paper") }
+func BenchmarkB4Memory(b *testing.B) { benchMemory(b, "automerge-paper", false) }
+
+// BenchmarkB4MemoryEdited is B4Memory after one deleted character.
+func BenchmarkB4MemoryEdited(b *testing.B) { benchMemory(b, "automerge-paper", true) }
 
 // seph-blog1: 137,154 txns (some with several patches), 368,209 events.
 
@@ -206,7 +219,7 @@ func BenchmarkSephLocal(b *testing.B)  { benchLocal(b, "seph-blog1") }
 func BenchmarkSephRemote(b *testing.B) { benchRemote(b, "seph-blog1") }
 func BenchmarkSephLoad(b *testing.B)   { benchLoad(b, "seph-blog1") }
 func BenchmarkSephEncode(b *testing.B) { benchEncode(b, "seph-blog1") }
-func BenchmarkSephMemory(b *testing.B) { benchMemory(b, "seph-blog1") }
+func BenchmarkSephMemory(b *testing.B) { benchMemory(b, "seph-blog1", false) }
 
 // Concurrent traces: friendsforever (2 agents, 26,078 txns) and clownschool
 // (3 agents, 23,136 txns).
