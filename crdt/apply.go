@@ -262,7 +262,17 @@ func (d *Doc) integrateClient(txn *Transaction, client uint64, list []*Item, sla
 		tail[0] = head.detach()
 		return map[uint64][]*Item{client: tail}
 	}
-	for i := range n {
+	for i := 0; i < n; i++ {
+		if slab != nil && i > 0 && local == slab[i].startClock() && !linkSlabOff {
+			// A load: link as many as can go straight behind their origins.
+			if l := s.list(client); l != nil && l.dir != nil && len(l.slab) == i && &l.slab[:i+1][i] == &slab[i] {
+				if j := s.linkSlab(txn, l, client, slab, i); j > i {
+					local = slab[j-1].end()
+					i = j - 1
+					continue
+				}
+			}
+		}
 		var head *Item
 		if list != nil {
 			head = list[i]

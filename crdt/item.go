@@ -824,6 +824,7 @@ func (it *Item) delete(txn *Transaction) {
 		p.length -= it.length()
 	}
 	it.info |= flagDeleted
+	txn.collect = true
 	txn.addDelete(it.id().Client, it.startClock(), uint64(it.length()))
 	txn.addChanged(p)
 	if it.ckind != refString && it.ckind != refDeleted {

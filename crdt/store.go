@@ -30,6 +30,9 @@ type structList struct {
 	parents []parentRun
 	// hint is the index findIndex found last, tried first next time.
 	hint int
+	// dir, in slab mode during the load that filled the list, finds a
+	// clock's struct without a search (see clockDir).
+	dir *clockDir
 }
 
 // parentRun says that the client's structs from clock on, up to the next
@@ -118,7 +121,7 @@ func (l *structList) materialize() {
 	for i := range l.slab {
 		a[i] = &l.slab[i]
 	}
-	l.a, l.gap, l.gapLen, l.slab = a, 0, 0, nil
+	l.a, l.gap, l.gapLen, l.slab, l.dir = a, 0, 0, nil, nil
 }
 
 // push appends it to the list.
@@ -357,6 +360,9 @@ func (s *structStore) add(txn *Transaction, it *Item, p *branch) {
 		if s.sizeHint > 1 && s.sizeClient == id.Client {
 			if len(s.sizeSlab) > 0 && it == &s.sizeSlab[0] {
 				l.slab = s.sizeSlab[:0]
+				if l.dir = newClockDir(s.sizeSlab); l.dir != nil {
+					txn.dirLists = append(txn.dirLists, l)
+				}
 			} else {
 				l.a = make([]slot, 0, s.sizeHint)
 			}
@@ -388,6 +394,11 @@ func findIndex(l *structList, clock uint64) int {
 			return right
 		}
 		return -1
+	}
+	if l.dir != nil {
+		if i := l.dir.find(l, clock); i >= 0 {
+			return i
+		}
 	}
 	// Structs are contiguous: struct i covers [clockAt(i), clockAt(i+1)).
 	// The answer is the last index in [0, right) whose clock is <= clock.

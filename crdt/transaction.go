@@ -40,6 +40,13 @@ type Transaction struct {
 	// transaction began (a document load): every client it holds at the
 	// end was added by the transaction.
 	startedEmpty bool
+	// collect is set when an item with content was deleted: only then
+	// has garbage collection work to do. (Deleted content, as a load
+	// brings it, is collected already.)
+	collect bool
+	// dirLists are the lists that got a clock directory in this
+	// transaction (see clockDir); recycle drops the directories.
+	dirLists []*structList
 }
 
 // Doc returns the document the transaction belongs to.
@@ -91,6 +98,27 @@ func (txn *Transaction) addDelete(client, clock, length uint64) {
 		txn.deleteSet = make(deleteSet)
 	}
 	txn.deleteSet[client] = append(rs, idRange{clock, length})
+}
+
+// takeDeletes returns client's delete ranges, for a caller that appends to
+// them and hands them back with putDeletes, with no other delete between.
+func (txn *Transaction) takeDeletes(client uint64) []idRange {
+	return txn.deleteSet[client]
+}
+
+// putDeletes stores client's delete ranges taken with takeDeletes.
+func (txn *Transaction) putDeletes(client uint64, rs []idRange) {
+	if len(rs) == 0 {
+		return
+	}
+	if txn.deleteSet == nil {
+		txn.deleteSet = make(deleteSet)
+	}
+	if len(txn.deleteSet[client]) == 0 {
+		// (Entries kept empty by recycle or reserveDeletes count as absent.)
+		txn.deleteOrder = append(txn.deleteOrder, client)
+	}
+	txn.deleteSet[client] = rs
 }
 
 // clientClock is a client's clock.
@@ -250,6 +278,12 @@ func (d *Doc) newTransaction(origin any, local bool) *Transaction {
 // recycle keeps one transaction's maps for the next, sparing allocations
 // on the hot path of one small transaction after another.
 func (d *Doc) recycle(txn *Transaction) {
+	for _, l := range txn.dirLists {
+		l.dir = nil
+	}
+	clear(txn.dirLists)
+	txn.dirLists = txn.dirLists[:0]
+	txn.collect = false
 	txn.before = txn.before[:0]
 	txn.beforeIdx = nil
 	clear(txn.changed)
@@ -323,7 +357,7 @@ func (d *Doc) cleanup(txn *Transaction) {
 		h.fn(txn)
 	}
 
-	if d.gc {
+	if d.gc && txn.collect {
 		d.gcDeleteSet(txn.deleteSet, txn.deleteOrder)
 	}
 	if !txn.startedEmpty {
@@ -341,6 +375,12 @@ func (d *Doc) cleanup(txn *Transaction) {
 		l := s.list(client)
 		first := max(findIndex(l, beforeClock), 1)
 		for i := l.len() - 1; i >= first; {
+			// (Most neighbours in clock order are not neighbours in their
+			// type: those cannot merge, and need no call to say so.)
+			if left := l.at(i - 1); left.right != l.at(i) && left.info&flagGC == 0 {
+				i--
+				continue
+			}
 			i -= 1 + d.mergeWithLefts(l, i)
 		}
 	}

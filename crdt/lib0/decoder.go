@@ -25,6 +25,38 @@ func NewDecoder(b []byte) *Decoder { return &Decoder{buf: b} }
 // Remaining reports how many unread bytes are left.
 func (d *Decoder) Remaining() int { return len(d.buf) - d.pos }
 
+// Unread returns the unread input, for a caller that parses a run of
+// values in place and then moves on with Advance. It aliases the input.
+func (d *Decoder) Unread() []byte { return d.buf[d.pos:] }
+
+// Advance moves on by n bytes, at most Remaining.
+func (d *Decoder) Advance(n int) {
+	if n < 0 || n > len(d.buf)-d.pos {
+		panic("lib0: Advance past the input")
+	}
+	d.pos += n
+}
+
+// VarUintWord reads a variable-length integer of up to seven bytes (49
+// bits, below 2^53) from the first word of b, which must hold eight bytes
+// or more, and returns it with the bytes it took. It reports false when
+// the integer does not end within seven bytes. Its 7-bit groups are moved
+// together without a loop.
+func VarUintWord(b []byte) (v uint64, n int, ok bool) {
+	x := binary.LittleEndian.Uint64(b)
+	stop := ^x & 0x0080808080808080
+	if stop == 0 {
+		return 0, 0, false
+	}
+	k := uint(bits.TrailingZeros64(stop)>>3) + 1 // bytes taken
+	x &= 1<<(8*k) - 1
+	v = x&0x7f | x>>1&(0x7f<<7) | x>>2&(0x7f<<14)
+	if k > 3 {
+		v |= x>>3&(0x7f<<21) | x>>4&(0x7f<<28) | x>>5&(0x7f<<35) | x>>6&(0x7f<<42)
+	}
+	return v, int(k), true
+}
+
 // Pos reports the read offset, for error messages.
 func (d *Decoder) Pos() int { return d.pos }
 
@@ -62,17 +94,8 @@ func (d *Decoder) ReadVarUint() (uint64, error) {
 
 func (d *Decoder) readVarUintSlow() (uint64, error) {
 	if d.pos <= len(d.buf)-8 {
-		// Enough input to read a word: an integer of up to seven bytes
-		// (49 bits, below 2^53) ends in it when one of its first seven
-		// bytes lacks the continuation bit. Its 7-bit groups are moved
-		// together without a loop. Anything longer takes the loop below.
-		x := binary.LittleEndian.Uint64(d.buf[d.pos:])
-		if stop := ^x & 0x0080808080808080; stop != 0 {
-			n := uint(bits.TrailingZeros64(stop)>>3) + 1 // bytes taken
-			x &= 1<<(8*n) - 1
-			v := x&0x7f | x>>1&(0x7f<<7) | x>>2&(0x7f<<14) | x>>3&(0x7f<<21) |
-				x>>4&(0x7f<<28) | x>>5&(0x7f<<35) | x>>6&(0x7f<<42)
-			d.pos += int(n)
+		if v, n, ok := VarUintWord(d.buf[d.pos:]); ok {
+			d.pos += n
 			return v, nil
 		}
 	}
@@ -206,28 +229,57 @@ func (d *Decoder) SkipWordPrefix(p *WordPrefix) bool { return d.SkipWord(p.word,
 // prefix, a longer integer, fewer than eight bytes left) it reads nothing
 // and reports false, and the caller takes the two steps.
 func (d *Decoder) ReadVarUintAfter(p *WordPrefix) (uint64, bool) {
-	if d.pos > len(d.buf)-8 || p.n == 0 {
+	if d.pos > len(d.buf)-8 {
 		return 0, false
 	}
-	x := binary.LittleEndian.Uint64(d.buf[d.pos:])
+	v, n, ok := p.UintAfter(d.buf[d.pos:])
+	if ok {
+		d.pos += n
+	}
+	return v, ok
+}
+
+// ShortUintAfter is UintAfter for an integer of at most three bytes (21
+// bits: a clock, mostly), on the word x read at the prefix: small enough
+// to be inlined into a decoding loop.
+func (p *WordPrefix) ShortUintAfter(x uint64) (v uint64, n int, ok bool) {
 	if x&p.mask != p.word {
-		return 0, false
+		return 0, 0, false
+	}
+	y := x >> (p.shift & 63)
+	// (The zero WordPrefix, which has no stops, matches nothing.)
+	stop := ^y & p.stops & 0x808080
+	if stop == 0 {
+		return 0, 0, false
+	}
+	y &= stop ^ (stop - 1) // (the integer's bytes: up to its stop bit)
+	return y&0x7f | y>>1&(0x7f<<7) | y>>2&(0x7f<<14), p.n + (bits.TrailingZeros64(stop)+1)>>3, true
+}
+
+// UintAfter is ReadVarUintAfter on b, which must hold eight bytes or more:
+// it returns the integer after the prefix and the bytes both took.
+func (p *WordPrefix) UintAfter(b []byte) (v uint64, n int, ok bool) {
+	if p.n == 0 {
+		return 0, 0, false
+	}
+	x := binary.LittleEndian.Uint64(b)
+	if x&p.mask != p.word {
+		return 0, 0, false
 	}
 	y := x >> (p.shift & 63) // (masked: no range check compiled)
 	// The integer ends at its first byte without the continuation bit,
 	// among the 8-n bytes left in the word (at most seven: 49 bits).
 	stop := ^y & p.stops
 	if stop == 0 {
-		return 0, false
+		return 0, 0, false
 	}
 	k := uint(bits.TrailingZeros64(stop)>>3) + 1
 	y &= 1<<(8*k&63) - 1
-	v := y&0x7f | y>>1&(0x7f<<7) | y>>2&(0x7f<<14)
+	v = y&0x7f | y>>1&(0x7f<<7) | y>>2&(0x7f<<14)
 	if k > 3 {
 		v |= y>>3&(0x7f<<21) | y>>4&(0x7f<<28) | y>>5&(0x7f<<35) | y>>6&(0x7f<<42)
 	}
-	d.pos += p.n + int(k)
-	return v, true
+	return v, p.n + int(k), true
 }
 
 // PrefixWord returns p (at most eight bytes) as the little-endian word

@@ -2,6 +2,7 @@ package lib0_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"math"
@@ -189,7 +190,7 @@ func TestSkipWord(t *testing.T) {
 // length, other prefixes, truncated and trailing input.
 func TestReadVarUintAfter(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
-	taken := 0
+	taken, short := 0, 0
 	for range 200000 {
 		client := rng.Uint64N(1 << (1 + rng.IntN(53)))
 		raw := encVarUint(client)
@@ -209,6 +210,22 @@ func TestReadVarUintAfter(t *testing.T) {
 		if a, b := lib0.NewDecoder(in).SkipWordPrefix(&prefix), lib0.NewDecoder(in).SkipWord(w, len(raw)); a != b {
 			t.Fatalf("%x after %x: SkipWordPrefix %v, SkipWord %v", in, raw, a, b)
 		}
+		ref := lib0.NewDecoder(in)
+		refOK := ref.SkipWord(w, len(raw))
+		want, err := ref.ReadVarUint()
+		refOK = refOK && err == nil
+		if len(in) >= 8 {
+			// ShortUintAfter: the same answer for integers of up to three
+			// bytes that end in the word, and a refusal for the rest.
+			v, n, ok := prefix.ShortUintAfter(binary.LittleEndian.Uint64(in))
+			fits := refOK && ref.Pos() <= 8 && ref.Pos()-len(raw) <= 3
+			if ok != fits || ok && (v != want || n != ref.Pos()) {
+				t.Fatalf("%x after %x: ShortUintAfter %d, %d, %v; want %d, %d, %v", in, raw, v, n, ok, want, ref.Pos(), fits)
+			}
+			if ok {
+				short++
+			}
+		}
 		d := lib0.NewDecoder(in)
 		got, ok := d.ReadVarUintAfter(&prefix)
 		if !ok {
@@ -218,17 +235,34 @@ func TestReadVarUintAfter(t *testing.T) {
 			continue
 		}
 		taken++
-		ref := lib0.NewDecoder(in)
-		if !ref.SkipWord(w, len(raw)) {
-			t.Fatalf("%x after %x: took a prefix SkipWord refuses", in, raw)
-		}
-		want, err := ref.ReadVarUint()
-		if err != nil || got != want || d.Pos() != ref.Pos() {
+		if !refOK || got != want || d.Pos() != ref.Pos() {
 			t.Fatalf("%x after %x: got %d at %d, want %d at %d (%v)", in, raw, got, d.Pos(), want, ref.Pos(), err)
 		}
 	}
-	if taken < 50000 {
-		t.Fatalf("only %d of 200,000 inputs took the one-word path", taken)
+	if taken < 50000 || short < 10000 {
+		t.Fatalf("only %d and %d of 200,000 inputs took the one-word paths", taken, short)
+	}
+}
+
+// VarUintWord answers as ReadVarUint for every integer that ends within
+// the word's first seven bytes and refuses the rest.
+func TestVarUintWord(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	for range 100000 {
+		in := encVarUint(rng.Uint64N(1 << (1 + rng.IntN(53))))
+		if rng.IntN(10) == 0 {
+			in = []byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 1} // too long
+		}
+		for len(in) < 8 || rng.IntN(3) == 0 {
+			in = append(in, byte(rng.Uint32()))
+		}
+		ref := lib0.NewDecoder(in)
+		want, err := ref.ReadVarUint()
+		fits := err == nil && ref.Pos() <= 7
+		v, n, ok := lib0.VarUintWord(in)
+		if ok != fits || ok && (v != want || n != ref.Pos()) {
+			t.Fatalf("%x: VarUintWord %d, %d, %v; want %d, %d, %v", in, v, n, ok, want, ref.Pos(), fits)
+		}
 	}
 }
 

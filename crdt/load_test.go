@@ -1,0 +1,389 @@
+package crdt
+
+import (
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"testing"
+	"unsafe"
+
+	"github.com/quirehq/quire/crdt/lib0"
+)
+
+// loadPeer is one editing replica of TestLoadFastPathMatchesGeneralPath.
+type loadPeer struct {
+	doc     *Doc
+	text    *Text
+	arr     *Array
+	m       *Map
+	nested  []*Text
+	updates [][]byte
+}
+
+func newLoadPeer(t *testing.T, client uint64, keep bool) *loadPeer {
+	p := &loadPeer{doc: NewDoc(Options{ClientID: client, KeepDeleted: keep})}
+	p.text, _ = p.doc.Text("text")
+	p.arr, _ = p.doc.Array("arr")
+	p.m, _ = p.doc.Map("m")
+	p.doc.OnUpdate(func(u []byte, origin any) {
+		if origin == nil {
+			p.updates = append(p.updates, u)
+		}
+	})
+	return p
+}
+
+// edit makes one random local transaction: typing runs, deletes across
+// items, formatting, embeds, array values, nested texts in the array and
+// the map.
+func (p *loadPeer) edit(t *testing.T, rng *rand.Rand) {
+	must := func(err error) {
+		if err != nil {
+			t.Helper()
+			t.Fatal(err)
+		}
+	}
+	p.doc.Transact(nil, func(txn *Transaction) {
+		x := p.text
+		if len(p.nested) > 0 && rng.IntN(4) == 0 {
+			if y := p.nested[rng.IntN(len(p.nested))]; y.b.checkAlive() == nil {
+				x = y
+			}
+		}
+		n := x.Len()
+		switch k := rng.IntN(20); {
+		case k < 9: // typing: a run of single characters
+			at := rng.IntN(n + 1)
+			for i := range 1 + rng.IntN(6) {
+				must(x.Insert(txn, at+i, string("abcdé日😀"[rng.IntN(4)]), nil))
+			}
+		case k < 13 && n > 0:
+			i := rng.IntN(n)
+			must(x.Delete(txn, i, 1+rng.IntN(min(n-i, 8))))
+		case k < 14 && n > 0:
+			i := rng.IntN(n)
+			must(x.Format(txn, i, 1+rng.IntN(min(n-i, 5)), Attrs{{Key: "b", Value: rng.IntN(2) == 0}}))
+		case k < 15:
+			_, err := x.InsertEmbed(txn, rng.IntN(n+1), map[string]any{"img": float64(rng.IntN(9))}, nil)
+			must(err)
+		case k < 17:
+			vals := []any{float64(rng.IntN(50)), "v"}
+			if rng.IntN(3) == 0 {
+				vals = append(vals, NewType{Kind: KindText})
+			}
+			got, err := p.arr.Insert(txn, rng.IntN(p.arr.Len()+1), vals...)
+			must(err)
+			for _, v := range got {
+				if nt, ok := v.(*Text); ok {
+					p.nested = append(p.nested, nt)
+				}
+			}
+		case k < 18 && p.arr.Len() > 0:
+			i := rng.IntN(p.arr.Len())
+			must(p.arr.Delete(txn, i, 1+rng.IntN(min(p.arr.Len()-i, 3))))
+		default:
+			v, err := p.m.Set(txn, fmt.Sprint("k", rng.IntN(3)), NewType{Kind: KindText})
+			must(err)
+			p.nested = append(p.nested, v.(*Text))
+		}
+	})
+}
+
+// loadContent is everything a loaded document shows, the lengths of its
+// types included.
+func loadContent(d *Doc) []any {
+	text, _ := d.Text("text")
+	arr, _ := d.Array("arr")
+	m, _ := d.Map("m")
+	var lengths []int
+	var walk func(b *branch)
+	walk = func(b *branch) {
+		lengths = append(lengths, b.length)
+		for it := b.start; it != nil; it = it.right {
+			if it.ckind == refType && !it.deleted() {
+				walk(it.content().(*contentType).b)
+			}
+		}
+		for _, key := range slices.Sorted(maps.Keys(b.mapItems)) {
+			if it := b.mapItems[key]; it.ckind == refType && !it.deleted() {
+				walk(it.content().(*contentType).b)
+			}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(d.roots)) {
+		walk(d.roots[name])
+	}
+	return []any{text.String(), text.Delta(), arr.ToJSON(), m.ToJSON(), lengths}
+}
+
+// checkLinks fails unless every type's items are doubly linked.
+func checkLinks(t *testing.T, d *Doc) {
+	t.Helper()
+	for _, l := range d.store.clients {
+		for i := range l.len() {
+			it := l.at(i)
+			if it.isGC() {
+				continue
+			}
+			if it.right != nil && it.right.left != it || it.left != nil && it.left.right != it {
+				t.Fatalf("item %v is not linked both ways", it.id())
+			}
+		}
+	}
+}
+
+// TestLoadFastPathMatchesGeneralPath loads the full states of replicas
+// that edited concurrently (formatting, embeds, nested types, map
+// overwrites, deletes; with and without garbage collection) twice: once as
+// loads run, where linkSlab links the structs of a one-client update, and
+// once with linkSlab off, where every struct takes the general path. Both
+// must encode the same bytes, show the same content and tell subscribers
+// the same. The cases: the state of a replica that edited alone (linkSlab
+// must have linked most of its structs), the state of several replicas,
+// one replica's own updates merged into one (as storage compacts a log),
+// and one client's structs alone (some wait for other clients') followed
+// by the whole state.
+func TestLoadFastPathMatchesGeneralPath(t *testing.T) {
+	defer func() { linkSlabOff, linkedHook = false, nil }()
+	linked, total := 0, 0
+	for seed := range 16 {
+		rng := rand.New(rand.NewPCG(uint64(seed), 31))
+		keep := seed%3 == 2
+		peers := make([]*loadPeer, 1+seed%3)
+		for i := range peers {
+			peers[i] = newLoadPeer(t, uint64(100+i), keep)
+		}
+		delivered := make([][]int, len(peers)) // delivered[i][j]: j's updates i has
+		for i := range delivered {
+			delivered[i] = make([]int, len(peers))
+		}
+		for range 1500 {
+			i := rng.IntN(len(peers))
+			if rng.IntN(8) > 0 {
+				peers[i].edit(t, rng)
+				continue
+			}
+			for j, src := range peers {
+				for ; j != i && delivered[i][j] < len(src.updates); delivered[i][j]++ {
+					if err := peers[i].doc.ApplyUpdate(src.updates[delivered[i][j]], "sync"); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		state := peers[0].doc.EncodeStateAsUpdate()
+		// A stored log compacted into one update: its structs are not
+		// split where later inserts went, as a document's state is.
+		merged, err := MergeUpdates(peers[0].updates...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases := [][][]byte{{state}, {merged}}
+		if len(peers) > 1 {
+			cases[1] = append(cases[1], state) // (what others wrote)
+		}
+		if len(peers) > 1 {
+			// The last client's structs alone: every other client is known.
+			last := uint64(100 + len(peers) - 1)
+			sv := peers[0].doc.StateVector()
+			delete(sv, last)
+			alone, err := DiffUpdate(state, sv.Encode())
+			if err != nil {
+				t.Fatal(err)
+			}
+			cases = append(cases, [][]byte{alone, state})
+		}
+		for k, updates := range cases {
+			var docs [2]*Doc
+			var emitted [2][]string
+			for pass, off := range []bool{true, false} {
+				linkSlabOff = off
+				n := 0
+				linkedHook = func(k int) { n += k }
+				d := NewDoc(Options{ClientID: 1, KeepDeleted: keep})
+				// What subscribers learn must not depend on the path.
+				d.OnUpdate(func(u []byte, _ any) { emitted[pass] = append(emitted[pass], string(u)) })
+				d.OnAfterTransaction(func(txn *Transaction) {
+					var names []string
+					for _, b := range txn.changed {
+						if b.item != nil {
+							names = append(names, fmt.Sprint(b.item.id()))
+						} else {
+							names = append(names, b.name)
+						}
+					}
+					slices.Sort(names)
+					emitted[pass] = append(emitted[pass], fmt.Sprint("changed ", names))
+				})
+				for _, u := range updates {
+					if err := d.ApplyUpdate(u, nil); err != nil {
+						t.Fatal(err)
+					}
+				}
+				checkLinks(t, d)
+				checkParentRuns(t, d)
+				if off && n != 0 {
+					t.Fatalf("seed %d: linkSlab ran while off", seed)
+				}
+				if !off && len(peers) == 1 && k == 0 {
+					linked += n
+					total += d.store.list(100).len()
+				}
+				docs[pass] = d
+			}
+			if a, b := docs[0].EncodeStateAsUpdate(), docs[1].EncodeStateAsUpdate(); string(a) != string(b) {
+				t.Fatalf("seed %d, case %d: the fast path encodes %d bytes, the general path %d", seed, k, len(b), len(a))
+			}
+			if a, b := loadContent(docs[0]), loadContent(docs[1]); !reflect.DeepEqual(a, b) {
+				t.Fatalf("seed %d, case %d: content differs:\n%v\n%v", seed, k, b, a)
+			}
+			if !reflect.DeepEqual(emitted[0], emitted[1]) {
+				t.Fatalf("seed %d, case %d: the loads emit different updates", seed, k)
+			}
+			if docs[1].HasPending() {
+				t.Fatalf("seed %d, case %d: pending structs left", seed, k)
+			}
+		}
+	}
+	if linked < total*3/4 {
+		t.Fatalf("linkSlab linked %d of %d structs of one-client loads: the fast path no longer carries them", linked, total)
+	}
+	t.Logf("linkSlab linked %d of %d structs of one-client loads", linked, total)
+}
+
+// TestClockDirAgainstScan checks clockDir.find against a linear scan on
+// random blocks (even lengths, and runs of one-unit structs that crowd a
+// bucket), for every prefix of the block a list in slab mode can be, and
+// clocks inside, at the edges of and beyond it.
+func TestClockDirAgainstScan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	for round := range 200 {
+		n := minDirStructs + rng.IntN(2000)
+		slab := make([]Item, n)
+		clock := uint64(0)
+		for i := range slab {
+			length := 1 + rng.IntN(40)
+			if round%2 == 0 && rng.IntN(3) > 0 {
+				length = 1
+			}
+			slab[i].setOwn(ID{Client: 1, Clock: clock}, length)
+			clock += uint64(length)
+		}
+		for range 20 {
+			m := 1 + rng.IntN(n)
+			dir := newClockDir(slab)
+			if dir == nil || len(dir.idx) > n {
+				t.Fatalf("round %d: directory of %d entries for %d structs", round, len(dir.idx), n)
+			}
+			l := &structList{slab: slab[:m], dir: dir}
+			end := slab[m-1].end()
+			for range 50 {
+				c := rng.Uint64N(end + 5)
+				want := -1
+				for i := range m {
+					if c >= slab[i].startClock() && c < slab[i].end() {
+						want = i
+					}
+				}
+				if got := dir.find(l, c); got != want {
+					t.Fatalf("round %d, %d structs: clock %d found at %d, want %d", round, m, c, got, want)
+				}
+				if got := findIndex(l, c); got != want {
+					t.Fatalf("round %d, %d structs: findIndex(%d) = %d, want %d", round, m, c, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestReadItemFastMatchesReadStructInto feeds readItemsFast random struct
+// encodings: every info byte, IDs of the block's client and of others,
+// clocks at and beyond the struct's own (self references), lengths of one
+// to three bytes and zero, ASCII and other text, truncated input. Whatever
+// it takes must decode exactly as readStructInto decodes it, and what it
+// refuses it must leave untouched.
+func TestReadItemFastMatchesReadStructInto(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 11))
+	const client = 0x9617c0d // five bytes as a var-uint, as Yjs client IDs mostly are
+	clientRaw := lib0.NewEncoder(8)
+	clientRaw.WriteVarUint(client)
+	taken := 0
+	for range 200000 {
+		clock := rng.Uint64N(1 << (1 + rng.IntN(24)))
+		e := lib0.NewEncoder(64)
+		info := byte(rng.IntN(256))
+		if rng.IntN(2) == 0 {
+			info = []byte{0x84, 0xc4, 0x81, 0xc1, 0x44, 0xa4, 0x85}[rng.IntN(7)]
+		}
+		e.WriteUint8(info)
+		id := func() {
+			c := uint64(client)
+			if rng.IntN(10) == 0 {
+				c = rng.Uint64N(1 << 40)
+			}
+			e.WriteVarUint(c)
+			e.WriteVarUint(rng.Uint64N(clock + 2))
+		}
+		if info&0x80 != 0 {
+			id()
+		}
+		if info&0x40 != 0 {
+			id()
+		}
+		length := uint64(rng.IntN(200))
+		if rng.IntN(10) == 0 {
+			length = rng.Uint64N(1 << 21)
+		}
+		if info&0x1f == refString {
+			text := make([]byte, min(length, 300))
+			for i := range text {
+				text[i] = byte('a' + rng.IntN(26))
+				if rng.IntN(200) == 0 {
+					text[i] = 0xc3
+				}
+			}
+			e.WriteVarUint(uint64(len(text)))
+			e.WriteRaw(text)
+		} else {
+			e.WriteVarUint(length)
+		}
+		for range rng.IntN(40) {
+			e.WriteUint8(byte(rng.IntN(256)))
+		}
+		in := e.Bytes()
+		if rng.IntN(8) == 0 {
+			in = in[:rng.IntN(len(in)+1)]
+		}
+
+		var fast, slow Item
+		ar := decodeArena{client: client, clientPrefix: lib0.NewWordPrefix(clientRaw.Bytes())}
+		k, n, next, _ := ar.readItemsFast(in, unsafe.Slice(&fast, 1), clock)
+		if k == 0 {
+			if fast != (Item{}) || n != 0 || next != clock {
+				t.Fatalf("%x at clock %d: refused, but wrote the item", in, clock)
+			}
+			continue
+		}
+		taken++
+		d := lib0.NewDecoder(in)
+		ar2 := decodeArena{client: client, clientPrefix: lib0.NewWordPrefix(clientRaw.Bytes())}
+		if err := readStructInto(d, ID{Client: client, Clock: clock}, &slow, &ar2, 1); err != nil {
+			t.Fatalf("%x at clock %d: taken, but readStructInto says %v", in, clock, err)
+		}
+		if n != d.Pos() || next != clock+uint64(slow.length()) {
+			t.Fatalf("%x at clock %d: took %d bytes up to clock %d, readStructInto %d bytes", in, clock, n, next, d.Pos())
+		}
+		if fast.ckind == refString && fast.text() != slow.text() {
+			t.Fatalf("%x at clock %d: text %q, want %q", in, clock, fast.text(), slow.text())
+		}
+		fast.cptr, slow.cptr = nil, nil
+		if fast != slow {
+			t.Fatalf("%x at clock %d: decoded %+v, want %+v", in, clock, fast, slow)
+		}
+	}
+	if taken < 10000 {
+		t.Fatalf("only %d of 200,000 encodings took the fast path", taken)
+	}
+}
