@@ -735,6 +735,17 @@ func (it *Item) integrateInOrder(txn *Transaction, s *structStore) bool {
 	if p == nil || (p.item != nil && p.item.deleted()) {
 		return false
 	}
+	it.linkBetween(left, right, p)
+	s.add(txn, it, p)
+	it.integrateContent(txn)
+	txn.addChanged(p)
+	return true
+}
+
+// linkBetween links the item in type p between left (not nil) and right,
+// which are neighbours, with no conflict to resolve: the in-order case
+// of integration.
+func (it *Item) linkBetween(left, right *Item, p *branch) {
 	it.left, it.right = left, right
 	it.info &^= flagParentSubBit
 	left.right = it
@@ -744,10 +755,6 @@ func (it *Item) integrateInOrder(txn *Transaction, s *structStore) bool {
 	if it.visible() {
 		p.length += it.length()
 	}
-	s.add(txn, it, p)
-	it.integrateContent(txn)
-	txn.addChanged(p)
-	return true
 }
 
 // detach returns the item itself, or, for a struct decoded into scratch

@@ -137,16 +137,7 @@ func (s *structStore) linkSlab(txn *Transaction, l *structList, client uint64, s
 		if p == nil || (p.item != nil && p.item.deleted()) {
 			break
 		}
-
-		it.left, it.right = left, right
-		it.info &^= flagParentSubBit
-		left.right = it
-		if right != nil {
-			right.left = it
-		}
-		if it.visible() {
-			p.length += int(it.len32)
-		}
+		it.linkBetween(left, right, p)
 		l.slab = l.slab[:i+1]
 		local += uint64(it.len32)
 		if p != lastP {

@@ -387,3 +387,35 @@ func TestReadItemFastMatchesReadStructInto(t *testing.T) {
 		t.Fatalf("only %d of 200,000 encodings took the fast path", taken)
 	}
 }
+
+// TestLoadMutatedStates applies a large one-client state (the fast paths'
+// input) with random bytes changed: a mutation the decoder accepts must
+// load without a panic, and one it refuses must leave the document empty.
+func TestLoadMutatedStates(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 13))
+	p := newLoadPeer(t, 100, false)
+	for range 600 {
+		p.edit(t, rng)
+	}
+	state := p.doc.EncodeStateAsUpdate()
+	loaded := 0
+	for range 3000 {
+		in := slices.Clone(state)
+		for range 1 + rng.IntN(3) {
+			in[rng.IntN(len(in))] = byte(rng.IntN(256))
+		}
+		d := NewDoc(Options{ClientID: 1})
+		if err := d.ApplyUpdate(in, nil); err != nil {
+			if len(d.store.clients) != 0 || d.HasPending() {
+				t.Fatalf("a refused update changed the document: %v", err)
+			}
+			continue
+		}
+		loaded++
+		checkLinks(t, d)
+		d.EncodeStateAsUpdate()
+	}
+	if loaded < 300 {
+		t.Fatalf("only %d of 3,000 mutated states loaded", loaded)
+	}
+}
