@@ -298,13 +298,13 @@ func TestClockDirAgainstScan(t *testing.T) {
 	}
 }
 
-// TestReadItemFastMatchesReadStructInto feeds readItemsFast random struct
+// TestReadItemsFastMatchesReadStructInto feeds readItemsFast random struct
 // encodings: every info byte, IDs of the block's client and of others,
 // clocks at and beyond the struct's own (self references), lengths of one
 // to three bytes and zero, ASCII and other text, truncated input. Whatever
 // it takes must decode exactly as readStructInto decodes it, and what it
 // refuses it must leave untouched.
-func TestReadItemFastMatchesReadStructInto(t *testing.T) {
+func TestReadItemsFastMatchesReadStructInto(t *testing.T) {
 	rng := rand.New(rand.NewPCG(10, 11))
 	const client = 0x9617c0d // five bytes as a var-uint, as Yjs client IDs mostly are
 	clientRaw := lib0.NewEncoder(8)
