@@ -371,8 +371,21 @@ func (d *Doc) applyDeleteRanges(txn *Transaction, client uint64, rs []idRange, u
 	s := d.store
 	state := s.state(client)
 	next := -1 // where the previous range's sweep stopped
+	// What this transaction deleted already, in clock order as a load
+	// records it: the structs that arrived with deleted content. A load's
+	// delete set names exactly those, and a range inside one of them needs
+	// no lookup. (Only a prefix of done is read, and every range in it
+	// stays deleted, so ranges the sweep below adds cannot mislead.)
+	done := txn.deleteSet[client]
+	j := 0
 	for _, r := range rs {
 		clock, end := r.clock, r.clock+r.len
+		for j < len(done) && done[j].clock+done[j].len <= clock {
+			j++
+		}
+		if j < len(done) && done[j].clock <= clock && end <= done[j].clock+done[j].len {
+			continue
+		}
 		if clock >= state {
 			unapplied.add(client, clock, end-clock)
 			continue

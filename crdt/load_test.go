@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -359,7 +360,7 @@ func TestReadItemsFastMatchesReadStructInto(t *testing.T) {
 
 		var fast, slow Item
 		ar := decodeArena{client: client, clientPrefix: lib0.NewWordPrefix(clientRaw.Bytes())}
-		k, n, next, _ := ar.readItemsFast(in, unsafe.Slice(&fast, 1), clock)
+		k, n, next, _ := ar.readItemsFast(in, unsafe.Slice(&fast, 1), clock, false)
 		if k == 0 {
 			if fast != (Item{}) || n != 0 || next != clock {
 				t.Fatalf("%x at clock %d: refused, but wrote the item", in, clock)
@@ -417,5 +418,160 @@ func TestLoadMutatedStates(t *testing.T) {
 	}
 	if loaded < 300 {
 		t.Fatalf("only %d of 3,000 mutated states loaded", loaded)
+	}
+}
+
+// TestLoadDeletesAroundDeletedContent loads a state whose structs arrive
+// with deleted content together with deletes of the live text around and
+// between them (a stored state merged with later deletes, as compaction
+// writes it), and checks the result against applying the two one after
+// the other. applyDeleteRanges skips a range the transaction deleted
+// already; a range that reaches past one must still delete the rest. The
+// test also checks the count of deleted runs a load reserves delete-set
+// ranges for.
+func TestLoadDeletesAroundDeletedContent(t *testing.T) {
+	for seed := range 40 {
+		rng := rand.New(rand.NewPCG(uint64(seed), 7))
+		p := newLoadPeer(t, 100, false)
+		for range 300 {
+			p.edit(t, rng)
+		}
+		state := p.doc.EncodeStateAsUpdate()
+		sv := p.doc.StateVector().Encode()
+		// Later deletes: some next to content deleted before, some spanning it.
+		for range 1 + rng.IntN(8) {
+			if n := p.text.Len(); n > 0 {
+				i := rng.IntN(n)
+				if err := p.text.Delete(nil, i, 1+rng.IntN(min(n-i, 6))); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		later, err := DiffUpdate(p.doc.EncodeStateAsUpdate(), sv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		merged, err := MergeUpdates(state, later)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		one := NewDoc(Options{ClientID: 1})
+		if err := one.ApplyUpdate(merged, nil); err != nil {
+			t.Fatal(err)
+		}
+		two := NewDoc(Options{ClientID: 1})
+		for _, u := range [][]byte{state, later} {
+			if err := two.ApplyUpdate(u, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if a, b := loadContent(one), loadContent(two); !reflect.DeepEqual(a, b) {
+			t.Fatalf("seed %d: the merged load shows\n%v\napplied one after the other:\n%v", seed, a, b)
+		}
+		if a, b := one.EncodeStateAsUpdate(), two.EncodeStateAsUpdate(); string(a) != string(b) {
+			t.Fatalf("seed %d: the merged load encodes %d bytes, applied one after the other %d", seed, len(a), len(b))
+		}
+		if got, want := p.text.String(), loadContent(one)[0]; got != want {
+			t.Fatalf("seed %d: loaded text %q, the editor has %q", seed, want, got)
+		}
+
+		var u decodedUpdate
+		if err := decodeUpdateInto(merged, &u); err != nil {
+			t.Fatal(err)
+		}
+		runs := 0
+		for i := range u.one {
+			if u.one[i].ckind == refDeleted && (i == 0 || u.one[i-1].ckind != refDeleted) {
+				runs++
+			}
+		}
+		if u.one == nil || u.oneDeleted != runs {
+			t.Fatalf("seed %d: the decoder counts %d runs of deleted structs, there are %d", seed, u.oneDeleted, runs)
+		}
+	}
+}
+
+// TestReadDeleteRangesMatchesReference decodes random delete-set entries
+// (integers of one to eight bytes, empty ranges, clocks that overflow,
+// truncated and trailing input) with readDeleteRanges, whose fast loop
+// takes the short integers, and with a plain loop of ReadVarUint: both
+// must agree on the ranges, the bytes read and whether the input is
+// malformed.
+func TestReadDeleteRangesMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 15))
+	reference := func(d *lib0.Decoder, keepEmpty bool) (uint64, []idRange, error) {
+		client, err := d.ReadVarUint()
+		if err != nil {
+			return 0, nil, err
+		}
+		count, err := d.ReadVarUint()
+		if err != nil {
+			return 0, nil, err
+		}
+		if count > uint64(d.Remaining())/2 {
+			return 0, nil, lib0.ErrLengthExceedsInput
+		}
+		var rs []idRange
+		for range count {
+			clock, err := d.ReadVarUint()
+			if err != nil {
+				return 0, nil, err
+			}
+			length, err := d.ReadVarUint()
+			if err != nil {
+				return 0, nil, err
+			}
+			if clock+length > maxClock {
+				return 0, nil, errClockOverflow
+			}
+			if length > 0 || keepEmpty {
+				rs = append(rs, idRange{clock, length})
+			}
+		}
+		return client, rs, nil
+	}
+	fast := 0
+	for range 20000 {
+		e := lib0.NewEncoder(64)
+		e.WriteVarUint(rng.Uint64N(1 << 32))
+		count := rng.IntN(60)
+		e.WriteVarUint(uint64(count))
+		bits := 1 + rng.IntN(54)
+		for range count {
+			for range 2 {
+				v := rng.Uint64N(1 << (1 + rng.IntN(bits)))
+				if rng.IntN(10) == 0 {
+					v = 0
+				}
+				e.WriteVarUint(v)
+			}
+		}
+		for range rng.IntN(20) {
+			e.WriteUint8(byte(rng.IntN(256)))
+		}
+		in := e.Bytes()
+		if rng.IntN(6) == 0 {
+			in = in[:rng.IntN(len(in)+1)]
+		}
+		keep := rng.IntN(2) == 0
+		d1, d2 := lib0.NewDecoder(in), lib0.NewDecoder(in)
+		c1, rs1, err1 := readDeleteRanges(d1, keep, nil)
+		c2, rs2, err2 := reference(d2, keep)
+		if (err1 == nil) != (err2 == nil) || err1 != nil && !errors.Is(err1, err2) {
+			t.Fatalf("%x: error %v, want %v", in, err1, err2)
+		}
+		if err1 != nil {
+			continue
+		}
+		if c1 != c2 || !slices.Equal(rs1, rs2) || d1.Pos() != d2.Pos() {
+			t.Fatalf("%x: client %d ranges %v at byte %d, want %d %v at %d", in, c1, rs1, d1.Pos(), c2, rs2, d2.Pos())
+		}
+		if bits <= 21 && count > 0 {
+			fast++
+		}
+	}
+	if fast < 1000 {
+		t.Fatalf("only %d entries of short integers", fast)
 	}
 }

@@ -30,8 +30,9 @@ type decodedUpdate struct {
 	// in clock order, without a slice of pointers to them.
 	oneClient uint64
 	one       []Item
-	// oneDeleted counts the deleted (ContentDeleted) structs in one: a
-	// load reserves their delete-set ranges up front.
+	// oneDeleted counts the runs of deleted (ContentDeleted) structs in
+	// one, adjacent in clock order: a load reserves a delete-set range for
+	// each up front.
 	oneDeleted int
 	ds         deleteSet
 	// A delete set of one client (the usual case) is in dsClient/dsRanges
@@ -136,7 +137,8 @@ func itemPointers(slab []Item) []*Item {
 
 // readClientBlock reads one client's block: struct count, client, start
 // clock, then the structs in clock order, into one slab.
-// A lone struct is decoded into scratch when it is not nil.
+// A lone struct is decoded into scratch when it is not nil. deleted counts
+// the runs of structs with deleted content, adjacent in clock order.
 func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, slab []Item, deleted int, err error) {
 	numStructs, err := d.ReadVarUint()
 	if err != nil {
@@ -170,7 +172,7 @@ func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, slab []I
 	}
 	for j := 0; j < len(slab); j++ {
 		// Runs of the usual items first, then one struct of any kind.
-		k, n, next, del := ar.readItemsFast(d.Unread(), slab[j:], clock)
+		k, n, next, del := ar.readItemsFast(d.Unread(), slab[j:], clock, j > 0 && slab[j-1].ckind == refDeleted)
 		d.Advance(n)
 		j, clock, deleted = j+k, next, deleted+del
 		if j == len(slab) {
@@ -180,7 +182,7 @@ func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, slab []I
 		if err := readStructInto(d, ID{Client: client, Clock: clock}, it, &ar, len(slab)-j); err != nil {
 			return 0, nil, 0, err
 		}
-		if it.ckind == refDeleted {
+		if it.ckind == refDeleted && (j == 0 || slab[j-1].ckind != refDeleted) {
 			deleted++
 		}
 		clock += uint64(it.length())
@@ -261,13 +263,14 @@ const minFastItemInput = 32
 // right origin, no parent named and no map key, both origins of the
 // block's own client, holding ASCII text or deleted content, with at least
 // minFastItemInput bytes of input left. It returns how many structs it
-// decoded, the bytes they took, the clock after them and how many of them
-// hold deleted content. It stops at anything else, malformed input
+// decoded, the bytes they took, the clock after them and how many runs of
+// them (adjacent in clock order) hold deleted content; prevDeleted says
+// whether the struct before slab[0] did, to continue its run. It stops at anything else, malformed input
 // included, without writing that item: the caller decodes it with
 // readStructInto, which gives the error. Every field is read from one
 // eight-byte load, in a loop without calls per struct: the bulk of a
 // document load is this loop.
-func (ar *decodeArena) readItemsFast(b []byte, slab []Item, clock uint64) (count, taken int, next uint64, deleted int) {
+func (ar *decodeArena) readItemsFast(b []byte, slab []Item, clock uint64, prevDeleted bool) (count, taken int, next uint64, deleted int) {
 	if ar.client>>32 != 0 {
 		return 0, 0, clock, 0
 	}
@@ -323,9 +326,10 @@ func (ar *decodeArena) readItemsFast(b []byte, slab []Item, clock uint64) (count
 			q += len(raw)
 			text = unsafe.Pointer(unsafe.StringData(ar.str(raw, len(b)-q)))
 			flags |= flagCountable
-		} else {
+		} else if !prevDeleted {
 			deleted++
 		}
+		prevDeleted = kind == refDeleted
 		// (The item is zero, fresh from the slab: field by field is cheaper
 		// than a copy of a whole Item.)
 		it := &slab[count]
