@@ -51,7 +51,11 @@ func (d *Doc) applyDecoded(txn *Transaction, u *decodedUpdate) {
 	var rest map[uint64][]*Item
 	var restMissing map[uint64]uint64
 	if u.one != nil {
-		txn.reserveDeletes(u.oneClient, u.oneDeleted)
+		if u.dsOne && u.dsClient == u.oneClient {
+			// A document's delete set has a range per run of deleted
+			// structs: the ranges this load records as they arrive.
+			txn.reserveDeletes(u.oneClient, len(u.dsRanges))
+		}
 		rest, restMissing = d.integrateClient(txn, u.oneClient, nil, u.one)
 	} else {
 		rest, restMissing = d.integrateStructs(txn, u.structs)

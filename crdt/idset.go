@@ -2,7 +2,6 @@ package crdt
 
 import (
 	"encoding/binary"
-	"math/bits"
 	"slices"
 
 	"github.com/quirehq/quire/crdt/lib0"
@@ -273,22 +272,15 @@ const minFastRangeInput = 16
 func readRangesFast(b []byte, rs []idRange, count int, keepEmpty bool) ([]idRange, int, int) {
 	p, j := 0, 0
 	for ; j < count && len(b)-p >= minFastRangeInput; j++ {
-		x := binary.LittleEndian.Uint64(b[p:])
-		stop := ^x & 0x808080 // (a byte without the continuation bit)
-		if stop == 0 {
+		clock, n, ok := lib0.VarUint3(binary.LittleEndian.Uint64(b[p:]))
+		if !ok {
 			break
 		}
-		x &= stop ^ (stop - 1)
-		n := (bits.TrailingZeros64(stop) + 1) >> 3
-		y := binary.LittleEndian.Uint64(b[p+n:])
-		stop = ^y & 0x808080
-		if stop == 0 {
+		length, m, ok := lib0.VarUint3(binary.LittleEndian.Uint64(b[p+n:]))
+		if !ok {
 			break
 		}
-		y &= stop ^ (stop - 1)
-		p += n + (bits.TrailingZeros64(stop)+1)>>3
-		clock := x&0x7f | x>>1&(0x7f<<7) | x>>2&(0x7f<<14)
-		length := y&0x7f | y>>1&(0x7f<<7) | y>>2&(0x7f<<14)
+		p += n + m
 		if length > 0 || keepEmpty {
 			rs = append(rs, idRange{clock, length})
 		}

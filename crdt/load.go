@@ -82,6 +82,30 @@ func (dir *clockDir) find(l *structList, clock uint64) int {
 	return searchClocks(l, i, hi, clock)
 }
 
+// guess returns the index of the struct of linked holding clock when it
+// is the one its bucket names or the next, and -1 otherwise (find then
+// tells). linked is the prefix of the block that the list holds. Small
+// enough to be inlined: the loop calling it keeps its registers.
+func (dir *clockDir) guess(linked []Item, clock uint64) int {
+	k := (clock - dir.base) >> dir.shift
+	if clock < dir.base || k >= uint64(len(dir.idx)) {
+		return -1
+	}
+	// linked[i] starts at or before clock: the directory says so. So does
+	// the next, when clock is past linked[i].
+	i := int(dir.idx[k])
+	for range 2 {
+		if i >= len(linked) || linked[i].info&flagWideOwn != 0 {
+			return -1
+		}
+		if clock < uint64(linked[i].clock)+uint64(linked[i].len32) {
+			return i
+		}
+		i++
+	}
+	return -1
+}
+
 // linkSlab links slab[from:] into the document for as long as each struct
 // goes right behind its origin with nothing to resolve (integrateInOrder's
 // case), and returns the index of the first struct it did not link: the
@@ -109,9 +133,12 @@ func (s *structStore) linkSlab(txn *Transaction, l *structList, client uint64, s
 		if uint64(o.client) == client && uint64(o.clock) == local-1 {
 			left = &slab[i-1] // (typing: right behind the previous struct)
 		} else if uint64(o.client) == client {
-			k := l.dir.find(l, uint64(o.clock))
+			k := l.dir.guess(slab[:i], uint64(o.clock))
 			if k < 0 {
-				break
+				l.slab = slab[:i]
+				if k = l.dir.find(l, uint64(o.clock)); k < 0 {
+					break
+				}
 			}
 			left = &slab[k]
 		} else {
@@ -130,21 +157,22 @@ func (s *structStore) linkSlab(txn *Transaction, l *structList, client uint64, s
 			if right != nil {
 				break
 			}
-		} else if right == nil || right.isGC() || right.id() != it.rightOrigin.unpack() {
+		} else if right == nil || right.info&(flagGC|flagWideOwn) != 0 || right.client != it.rightOrigin.client || right.clock != it.rightOrigin.clock {
 			break
 		}
 		p := ol.parentAt(left.startClock())
-		if p == nil || (p.item != nil && p.item.deleted()) {
-			break
-		}
-		it.linkBetween(left, right, p)
-		l.slab = l.slab[:i+1]
-		local += uint64(it.len32)
-		if p != lastP {
+		if p != lastP || p == nil {
+			// (Checked once per run of structs in one type: nothing
+			// here deletes a type.)
+			if p == nil || (p.item != nil && p.item.deleted()) {
+				break
+			}
 			l.noteParent(uint64(it.clock), p)
 			txn.addChanged(p)
 			lastP = p
 		}
+		it.linkBetween(left, right, p)
+		local += uint64(it.len32)
 		switch it.ckind {
 		case refString:
 		case refDeleted:
@@ -163,9 +191,11 @@ func (s *structStore) linkSlab(txn *Transaction, l *structList, client uint64, s
 				txn.putDeletes(client, rs)
 				took = false
 			}
+			l.slab = slab[:i+1]
 			it.integrateContent(txn)
 		}
 	}
+	l.slab = slab[:i] // (the list holds what is linked, and only that)
 	if took {
 		txn.putDeletes(client, rs)
 	}

@@ -375,9 +375,17 @@ func (d *Doc) cleanup(txn *Transaction) {
 		l := s.list(client)
 		first := max(findIndex(l, beforeClock), 1)
 		for i := l.len() - 1; i >= first; {
-			// (Most neighbours in clock order are not neighbours in their
-			// type: those cannot merge, and need no call to say so.)
-			if left := l.at(i - 1); left.right != l.at(i) && left.info&flagGC == 0 {
+			// (Most neighbours in clock order cannot merge, and need no
+			// call to say so. A list still in slab mode, as after a load,
+			// is walked over its slab.)
+			if sl := l.slab; sl != nil {
+				for i >= first && !mayMerge(&sl[i-1], &sl[i]) {
+					i--
+				}
+				if i < first {
+					break
+				}
+			} else if !mayMerge(l.at(i-1), l.at(i)) {
 				i--
 				continue
 			}
@@ -411,6 +419,16 @@ func (d *Doc) cleanup(txn *Transaction) {
 			sub.fn(update, txn.origin)
 		}
 	}
+}
+
+// mayMerge reports whether right might merge into left, its neighbour in
+// clock order: two GC structs, or two items linked side by side with the
+// same kind of content, both deleted or neither (mergeWith decides).
+func mayMerge(left, right *Item) bool {
+	if left.info&flagGC != 0 {
+		return right.info&flagGC != 0
+	}
+	return left.right == right && left.ckind == right.ckind && (left.info^right.info)&flagDeleted == 0
 }
 
 // encodeTransaction encodes what txn changed as a v1 update.

@@ -30,11 +30,7 @@ type decodedUpdate struct {
 	// in clock order, without a slice of pointers to them.
 	oneClient uint64
 	one       []Item
-	// oneDeleted counts the runs of deleted (ContentDeleted) structs in
-	// one, adjacent in clock order: a load reserves a delete-set range for
-	// each up front.
-	oneDeleted int
-	ds         deleteSet
+	ds        deleteSet
 	// A delete set of one client (the usual case) is in dsClient/dsRanges
 	// instead of in ds, when dsOne is set.
 	dsOne    bool
@@ -98,12 +94,12 @@ func readStructs(d *lib0.Decoder, u *decodedUpdate) error {
 		if out == nil && u.scratch {
 			box = &u.box
 		}
-		client, slab, deleted, err := readClientBlock(d, box)
+		client, slab, err := readClientBlock(d, box)
 		if err != nil {
 			return err
 		}
 		if out == nil {
-			u.oneClient, u.one, u.oneDeleted = client, slab, deleted
+			u.oneClient, u.one = client, slab
 			continue
 		}
 		// A client listed twice replaces its earlier entry, as in Yjs.
@@ -137,27 +133,26 @@ func itemPointers(slab []Item) []*Item {
 
 // readClientBlock reads one client's block: struct count, client, start
 // clock, then the structs in clock order, into one slab.
-// A lone struct is decoded into scratch when it is not nil. deleted counts
-// the runs of structs with deleted content, adjacent in clock order.
-func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, slab []Item, deleted int, err error) {
+// A lone struct is decoded into scratch when it is not nil.
+func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, slab []Item, err error) {
 	numStructs, err := d.ReadVarUint()
 	if err != nil {
-		return 0, nil, 0, err
+		return 0, nil, err
 	}
 	var ar decodeArena
 	var clientRaw []byte
 	if client, clientRaw, err = d.ReadVarUintBytes(); err != nil {
-		return 0, nil, 0, err
+		return 0, nil, err
 	}
 	ar.clientPrefix = lib0.NewWordPrefix(clientRaw)
 	ar.client = client
 	clock, err := d.ReadVarUint()
 	if err != nil {
-		return 0, nil, 0, err
+		return 0, nil, err
 	}
 	// Every struct takes at least two bytes.
 	if numStructs > uint64(d.Remaining())/2 {
-		return 0, nil, 0, lib0.ErrLengthExceedsInput
+		return 0, nil, lib0.ErrLengthExceedsInput
 	}
 	if numStructs == 1 {
 		// The usual update: one struct, allocated with its string content.
@@ -172,28 +167,25 @@ func readClientBlock(d *lib0.Decoder, scratch *itemBox) (client uint64, slab []I
 	}
 	for j := 0; j < len(slab); j++ {
 		// Runs of the usual items first, then one struct of any kind.
-		k, n, next, del := ar.readItemsFast(d.Unread(), slab[j:], clock, j > 0 && slab[j-1].ckind == refDeleted)
+		k, n, next := ar.readItemsFast(d.Unread(), slab[j:], clock)
 		d.Advance(n)
-		j, clock, deleted = j+k, next, deleted+del
+		j, clock = j+k, next
 		if j == len(slab) {
 			break
 		}
 		it := &slab[j]
 		if err := readStructInto(d, ID{Client: client, Clock: clock}, it, &ar, len(slab)-j); err != nil {
-			return 0, nil, 0, err
-		}
-		if it.ckind == refDeleted && (j == 0 || slab[j-1].ckind != refDeleted) {
-			deleted++
+			return 0, nil, err
 		}
 		clock += uint64(it.length())
 		if clock > maxClock {
-			return 0, nil, 0, errClockOverflow
+			return 0, nil, errClockOverflow
 		}
 	}
 	if numStructs == 1 && scratch != nil {
 		slab[0].info |= flagScratch
 	}
-	return client, slab, deleted, nil
+	return client, slab, nil
 }
 
 func readStruct(d *lib0.Decoder, id ID) (*Item, error) {
@@ -263,54 +255,67 @@ const minFastItemInput = 32
 // right origin, no parent named and no map key, both origins of the
 // block's own client, holding ASCII text or deleted content, with at least
 // minFastItemInput bytes of input left. It returns how many structs it
-// decoded, the bytes they took, the clock after them and how many runs of
-// them (adjacent in clock order) hold deleted content; prevDeleted says
-// whether the struct before slab[0] did, to continue its run. It stops at anything else, malformed input
-// included, without writing that item: the caller decodes it with
-// readStructInto, which gives the error. Every field is read from one
-// eight-byte load, in a loop without calls per struct: the bulk of a
-// document load is this loop.
-func (ar *decodeArena) readItemsFast(b []byte, slab []Item, clock uint64, prevDeleted bool) (count, taken int, next uint64, deleted int) {
+// decoded, the bytes they took and the clock after them. It stops at
+// anything else, malformed input included, without writing that item: the
+// caller decodes it with readStructInto, which gives the error.
+//
+// The bulk of a document load is this loop, so it makes no call for the
+// usual item: every header field is read from one eight-byte load, and a
+// string of up to 16 bytes is checked and copied to the arena as two
+// words. (A call would cost more than the copy: every value the loop keeps
+// in a register is saved before it and loaded again after it.) The loads
+// go through word8, without bounds checks, each covered by a check of its
+// own: the header's by the minFastItemInput bytes the loop requires, a
+// string's by the 16 bytes its copy requires.
+func (ar *decodeArena) readItemsFast(b []byte, slab []Item, clock uint64) (count, taken int, next uint64) {
 	if ar.client>>32 != 0 {
-		return 0, 0, clock, 0
+		return 0, 0, clock
 	}
 	c := uint32(ar.client)
 	prefix := ar.clientPrefix
+	k := prefix.Len() // (an ID is the client's k bytes, then its clock)
+	if k == 0 {
+		return 0, 0, clock
+	}
+	in := unsafe.Pointer(unsafe.SliceData(b))
 	p := 0
 	for count < len(slab) && len(b)-p >= minFastItemInput && clock>>32 == 0 {
+		// The header: an info byte, two IDs of at most k+3 bytes (k is at
+		// most 8) and a length, read from words that end within the 32
+		// bytes checked (the last at p+1+2*(8+3)+8 at most).
 		q := p
-		info := b[q]
+		info := *(*byte)(unsafe.Add(in, q))
 		kind := info & 0x1f
 		if info&0xa0 != 0x80 || (kind != refString && kind != refDeleted) {
 			break
 		}
-		o, n, ok := prefix.ShortUintAfter(binary.LittleEndian.Uint64(b[q+1:]))
-		if !ok || o >= clock {
+		o, n, ok := lib0.VarUint3(word8(in, q+1+k))
+		if !prefix.Matches(word8(in, q+1)) || !ok || o >= clock {
 			break
 		}
-		q += 1 + n
+		q += 1 + k + n
 		flags := flagOrigin
 		var right packedID
 		if info&0x40 != 0 {
-			r, n, ok := prefix.ShortUintAfter(binary.LittleEndian.Uint64(b[q:]))
-			if !ok || r >= clock {
+			r, n, ok := lib0.VarUint3(word8(in, q+k))
+			if !prefix.Matches(word8(in, q)) || !ok || r >= clock {
 				break
 			}
-			q += n
+			q += k + n
 			right = packedID{c, uint32(r)}
 			flags |= flagRightOrigin
 		}
 		// The length: one or two bytes (below 16384) here.
-		length := uint64(b[q])
+		w := word8(in, q)
+		length := w & 0xff
+		q++
 		if length >= 0x80 {
-			b1 := b[q+1]
-			if b1 >= 0x80 {
+			if w&0x8000 != 0 {
 				break
 			}
-			length = length&0x7f | uint64(b1)<<7
+			length = length&0x7f | w>>1&(0x7f<<7)
 			q++
 		}
-		q++
 		if length == 0 {
 			break
 		}
@@ -319,17 +324,32 @@ func (ar *decodeArena) readItemsFast(b []byte, slab []Item, clock uint64, prevDe
 			if length > uint64(len(b)-q) {
 				break
 			}
-			raw := b[q : q+int(length)]
-			if !isASCII(raw) {
-				break
+			if a := len(ar.bytes); length <= 16 && len(b)-q >= 16 && cap(ar.bytes)-a >= 16 {
+				// Both words are read whole; the masks keep the string's
+				// bytes for the ASCII check. The arena takes both words
+				// too: what lies past the string is free space the next
+				// string overwrites.
+				w0, w1 := word8(in, q), word8(in, q+8)
+				bits := 8 * length
+				m0 := ^uint64(0) >> (64 - min(bits, 64))
+				m1 := ^uint64(0) >> (128 - bits) // (0 for a shift of 64 or more)
+				if (w0&m0|w1&m1)&0x8080808080808080 != 0 {
+					break
+				}
+				text = unsafe.Add(unsafe.Pointer(unsafe.SliceData(ar.bytes)), a)
+				putWord8(text, 0, w0)
+				putWord8(text, 8, w1)
+				ar.bytes = ar.bytes[:a+int(length)]
+			} else {
+				raw := b[q : q+int(length)]
+				if !isASCII(raw) {
+					break
+				}
+				text = unsafe.Pointer(unsafe.StringData(ar.str(raw, len(b)-q-len(raw))))
 			}
-			q += len(raw)
-			text = unsafe.Pointer(unsafe.StringData(ar.str(raw, len(b)-q)))
+			q += int(length)
 			flags |= flagCountable
-		} else if !prevDeleted {
-			deleted++
 		}
-		prevDeleted = kind == refDeleted
 		// (The item is zero, fresh from the slab: field by field is cheaper
 		// than a copy of a whole Item.)
 		it := &slab[count]
@@ -341,7 +361,19 @@ func (ar *decodeArena) readItemsFast(b []byte, slab []Item, clock uint64, prevDe
 		count++
 		p = q
 	}
-	return count, p, clock, deleted
+	return count, p, clock
+}
+
+// word8 returns the eight bytes at p+i as a little-endian integer, with
+// no bounds check: the caller checked that they are there.
+func word8(p unsafe.Pointer, i int) uint64 {
+	return binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(p, i))[:])
+}
+
+// putWord8 stores v at p+i as eight little-endian bytes, with no bounds
+// check: the caller checked that they are there.
+func putWord8(p unsafe.Pointer, i int, v uint64) {
+	binary.LittleEndian.PutUint64((*[8]byte)(unsafe.Add(p, i))[:], v)
 }
 
 // readStructInto decodes one struct into it. String contents come from ar,

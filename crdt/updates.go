@@ -63,7 +63,7 @@ func readStructSeq(d *lib0.Decoder) ([]*Item, error) {
 	}
 	var out []*Item
 	for i := uint64(0); i < numClients; i++ {
-		_, slab, _, err := readClientBlock(d, nil)
+		_, slab, err := readClientBlock(d, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -57,6 +57,17 @@ func VarUintWord(b []byte) (v uint64, n int, ok bool) {
 	return v, int(k), true
 }
 
+// VarUint3 decodes the variable-length integer at the start of the
+// little-endian word y when it takes at most three bytes (below 2^21: a
+// clock or a length, mostly), with the bytes it takes; ok is false for a
+// longer one, and v and n are then meaningless. It has no branch, so that
+// a decoding loop it is inlined into keeps its values in registers.
+func VarUint3(y uint64) (v uint64, n int, ok bool) {
+	stop := ^y & 0x808080 // (the bytes without the continuation bit)
+	y &= stop ^ (stop - 1)
+	return y&0x7f | y>>1&(0x7f<<7) | y>>2&(0x7f<<14), (bits.TrailingZeros64(stop) + 1) >> 3, stop != 0
+}
+
 // Pos reports the read offset, for error messages.
 func (d *Decoder) Pos() int { return d.pos }
 
@@ -239,22 +250,14 @@ func (d *Decoder) ReadVarUintAfter(p *WordPrefix) (uint64, bool) {
 	return v, ok
 }
 
-// ShortUintAfter is UintAfter for an integer of at most three bytes (21
-// bits: a clock, mostly), on the word x read at the prefix: small enough
-// to be inlined into a decoding loop.
-func (p *WordPrefix) ShortUintAfter(x uint64) (v uint64, n int, ok bool) {
-	if x&p.mask != p.word {
-		return 0, 0, false
-	}
-	y := x >> (p.shift & 63)
-	// (The zero WordPrefix, which has no stops, matches nothing.)
-	stop := ^y & p.stops & 0x808080
-	if stop == 0 {
-		return 0, 0, false
-	}
-	y &= stop ^ (stop - 1) // (the integer's bytes: up to its stop bit)
-	return y&0x7f | y>>1&(0x7f<<7) | y>>2&(0x7f<<14), p.n + (bits.TrailingZeros64(stop)+1)>>3, true
-}
+// Len returns the prefix's length in bytes, 0 for the zero WordPrefix.
+func (p *WordPrefix) Len() int { return p.n }
+
+// Matches reports whether the little-endian word x starts with the
+// prefix, which must not be the zero WordPrefix (that matches every word
+// here). Small enough to be inlined into a decoding loop, with VarUint3
+// reading the integer that follows from the word Len bytes on.
+func (p *WordPrefix) Matches(x uint64) bool { return x&p.mask == p.word }
 
 // UintAfter is ReadVarUintAfter on b, which must hold eight bytes or more:
 // it returns the integer after the prefix and the bytes both took.

@@ -214,13 +214,15 @@ func TestReadVarUintAfter(t *testing.T) {
 		refOK := ref.SkipWord(w, len(raw))
 		want, err := ref.ReadVarUint()
 		refOK = refOK && err == nil
-		if len(in) >= 8 {
-			// ShortUintAfter: the same answer for integers of up to three
-			// bytes that end in the word, and a refusal for the rest.
-			v, n, ok := prefix.ShortUintAfter(binary.LittleEndian.Uint64(in))
-			fits := refOK && ref.Pos() <= 8 && ref.Pos()-len(raw) <= 3
-			if ok != fits || ok && (v != want || n != ref.Pos()) {
-				t.Fatalf("%x after %x: ShortUintAfter %d, %d, %v; want %d, %d, %v", in, raw, v, n, ok, want, ref.Pos(), fits)
+		if len(in) >= len(raw)+8 {
+			// Matches and VarUint3, as a decoding loop uses them: the same
+			// answer for integers of up to three bytes after the prefix,
+			// and a refusal for the rest.
+			v, n, ok := lib0.VarUint3(binary.LittleEndian.Uint64(in[len(raw):]))
+			ok = ok && prefix.Matches(binary.LittleEndian.Uint64(in))
+			fits := refOK && ref.Pos()-len(raw) <= 3
+			if ok != fits || ok && (v != want || len(raw)+n != ref.Pos()) {
+				t.Fatalf("%x after %x: Matches and VarUint3 %d, %d, %v; want %d, %d, %v", in, raw, v, n, ok, want, ref.Pos(), fits)
 			}
 			if ok {
 				short++

@@ -4,10 +4,12 @@
 #
 #   scripts/bench/crdt-compare.sh            # full run, ~3-4 minutes on 2 cores
 #   QUICK=1 scripts/bench/crdt-compare.sh    # one sample per heavy scenario
+#   LOAD_ROUNDS=N                            # rounds of the B4 load (default 7, QUICK 3)
 #
 # Runs the Go benchmarks of crdt/bench_test.go and scripts/bench/yjs-bench.mjs
 # one after the other (never in parallel, so they do not compete for CPU),
-# then prints a markdown table: benchmark | Yjs | Quire | ratio (Yjs/Quire).
+# then rounds of the B4 load where the two take turns, then prints a
+# markdown table: benchmark | Yjs | Quire | ratio (Yjs/Quire).
 # Raw outputs are kept in $OUT_DIR (default: a fresh temporary directory).
 set -uo pipefail
 
@@ -18,10 +20,11 @@ mkdir -p "$out"
 
 quick=${QUICK:-}
 if [ -n "$quick" ]; then
-	heavy_count=1 light_count=2 conc_count=1 mem_count=1 yjs_flags=--quick
+	heavy_count=1 light_count=2 conc_count=1 mem_count=1 yjs_flags=--quick load_rounds=3
 else
-	heavy_count=3 light_count=5 conc_count=3 mem_count=3 yjs_flags=
+	heavy_count=3 light_count=5 conc_count=3 mem_count=3 yjs_flags= load_rounds=7
 fi
+load_rounds=${LOAD_ROUNDS:-$load_rounds}
 
 log() { printf '+ %s\n' "$*" >&2; }
 
@@ -61,14 +64,32 @@ grep -E -- '--- FAIL|trace_test.go' "$out/go-digest.txt" >&2
 } 2>&1 | tee "$out/go-bench.txt" >&2
 
 LOADAVG="$LOADAVG $(loadavg)"
-log node --expose-gc scripts/bench/yjs-bench.mjs $yjs_flags
-node --expose-gc scripts/bench/yjs-bench.mjs $yjs_flags >"$out/yjs.json" || exit 1
+log node --expose-gc scripts/bench/yjs-bench.mjs $yjs_flags --save-final "$out"
+node --expose-gc scripts/bench/yjs-bench.mjs $yjs_flags --save-final "$out" >"$out/yjs.json" || exit 1
+
+# Load rounds: a load takes milliseconds, so a slower minute of a shared
+# machine moves its figure more than the difference between two builds.
+# Here Go and Yjs take turns, round after round, each round timing both
+# on the same machine within seconds of each other; the table reports
+# the median of the rounds' ratios. (Go times 100 loads a round, so that
+# its garbage collector runs a few times in each, as V8's does in Yjs's
+# 20 warm-up and 25 timed loads.)
+: >"$out/load-rounds-go.txt"
+: >"$out/load-rounds-yjs.jsonl"
+for round in $(seq "$load_rounds"); do
+	log "load round $round of $load_rounds"
+	run_go -test.run '^$' -test.benchmem -test.bench '^BenchmarkB4Load$' -test.benchtime 100x -test.count 1 \
+		>>"$out/load-rounds-go.txt" 2>&1
+	node --expose-gc scripts/bench/yjs-bench.mjs --load-round automerge-paper "$out/automerge-paper.bin" \
+		>>"$out/load-rounds-yjs.jsonl" || exit 1
+done
 
 LOADAVG="$LOADAVG $(loadavg)"
 if [ "$(awk '{print ($1 > 1.5)}' /proc/loadavg 2>/dev/null)" = 1 ]; then
 	echo "warning: load average $(loadavg) on $(nproc) cores: other processes compete for the CPU; timings are noisy" >&2
 fi
 echo
-LOADAVG="$LOADAVG" node scripts/bench/crdt-table.mjs "$out/go-bench.txt" "$out/go-digest.txt" "$out/yjs.json"
+LOADAVG="$LOADAVG" node scripts/bench/crdt-table.mjs "$out/go-bench.txt" "$out/go-digest.txt" "$out/yjs.json" \
+	"$out/load-rounds-go.txt" "$out/load-rounds-yjs.jsonl"
 echo
 echo "Raw outputs: $out"

@@ -1,15 +1,19 @@
 // Renders the markdown comparison table of crdt-compare.sh.
 //
-//   node scripts/bench/crdt-table.mjs <go-bench-output> <go-digest-output> <yjs-json>
+//   node scripts/bench/crdt-table.mjs <go-bench-output> <go-digest-output> <yjs-json> [<go-load-rounds> <yjs-load-rounds>]
 //
 // go-bench-output: `go test -bench` output (several runs may be
 // concatenated; with -count N the median of the N results is used).
 // go-digest-output: `go test -v -run 'Trace'` output with trace-digest lines.
 // yjs-json: output of yjs-bench.mjs.
+// go-load-rounds, yjs-load-rounds: the load rounds, where Go and Yjs took
+// turns (B4Load results, one per round; yjs-bench.mjs --load-round lines).
+// With them the B4 load row gives the medians over the rounds, and as its
+// ratio the median of the rounds' ratios.
 
 import fs from 'node:fs'
 
-const [goFile, digestFile, yjsFile] = process.argv.slice(2)
+const [goFile, digestFile, yjsFile, goRoundsFile, yjsRoundsFile] = process.argv.slice(2)
 const goText = fs.readFileSync(goFile, 'utf8')
 const digestText = fs.existsSync(digestFile) ? fs.readFileSync(digestFile, 'utf8') : ''
 const yjs = JSON.parse(fs.readFileSync(yjsFile, 'utf8'))
@@ -31,6 +35,22 @@ for (const line of goText.split('\n')) {
   ;(go[m[1]] ??= []).push({ ns: Number(m[3]), metrics })
 }
 const failed = new Set([...goText.matchAll(/--- FAIL: Benchmark(\S+?)(?:-\d+)?\b/g)].map((m) => m[1]))
+
+// Load rounds: round i pairs the i-th B4Load result with the i-th Yjs line.
+const rounds = []
+if (goRoundsFile && yjsRoundsFile && fs.existsSync(goRoundsFile) && fs.existsSync(yjsRoundsFile)) {
+  const goRounds = []
+  for (const line of fs.readFileSync(goRoundsFile, 'utf8').split('\n')) {
+    const m = /^BenchmarkB4Load(?:-\d+)?\s+\d+\s+([\d.]+) ns\/op.*?([\d.]+) cpu-ns\/op/.exec(line)
+    if (m) goRounds.push({ ns: Number(m[1]), cpuNs: Number(m[2]) })
+  }
+  const yjsRounds = fs.readFileSync(yjsRoundsFile, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l).load)
+  for (let i = 0; i < Math.min(goRounds.length, yjsRounds.length); i++) {
+    const g = goRounds[i]
+    const y = yjsRounds[i]
+    rounds.push({ go: g.ns, yjs: y.ns, ratio: y.ns / g.ns, cpuRatio: y.cpuNs / g.cpuNs })
+  }
+}
 
 const goNs = (name) => (go[name] ? median(go[name].map((r) => r.ns)) : null)
 const goMetric = (name, unit) => (go[name] ? median(go[name].map((r) => r.metrics[unit])) : null)
@@ -80,10 +100,16 @@ for (const [label, yk, gk, kind, target] of rows) {
     gv = mb == null ? null : mb * 1e6
   }
   const fmt = kind === 'time' ? fmtTime : fmtMB
-  const ratio = yv != null && gv != null && gv > 0 ? yv / gv : null
-  const quire = gv == null ? (failed.has(gk) ? 'FAIL' : 'n/a') : fmt(gv)
+  let ratio = yv != null && gv != null && gv > 0 ? yv / gv : null
   let cpuRatio = null
   if (kind === 'time' && y?.cpuNs && goMetric(gk, 'cpu-ns/op')) cpuRatio = y.cpuNs / goMetric(gk, 'cpu-ns/op')
+  if (yk === 'B4Load' && rounds.length > 0) {
+    yv = median(rounds.map((r) => r.yjs))
+    gv = median(rounds.map((r) => r.go))
+    ratio = median(rounds.map((r) => r.ratio))
+    cpuRatio = median(rounds.map((r) => r.cpuRatio))
+  }
+  const quire = gv == null ? (failed.has(gk) ? 'FAIL' : 'n/a') : fmt(gv)
   const yn = (r) => (r == null ? '–' : r >= target ? 'yes' : 'no')
   const met = target == null || ratio == null ? '' : kind === 'time' ? `${yn(ratio)} / ${yn(cpuRatio)}` : yn(ratio)
   summary[yk] = { yjs: yv, quire: gv, ratio }
@@ -111,6 +137,9 @@ for (const [label, key, ref, kind, target] of [
 // Extra detail.
 out.push('')
 const extra = []
+if (rounds.length > 0) {
+  extra.push(`B4 load in ${rounds.length} rounds where Go and Yjs took turns (the row above gives their medians): ratios ${rounds.map((r) => r.ratio.toFixed(1) + '×').join(', ')}; Quire ${rounds.map((r) => fmtTime(r.go)).join(', ')}; Yjs ${rounds.map((r) => fmtTime(r.yjs)).join(', ')}`)
+}
 if (yjs.results.B4Load?.first) extra.push(`Yjs B4 load, first (cold JIT) run: ${fmtTime(yjs.results.B4Load.first)}`)
 const el = goMetric('B4Local', 'µs/edit')
 if (el != null) extra.push(`Quire B4 local: ${el.toFixed(2)} µs/edit`)

@@ -1,7 +1,13 @@
 // Runs the CRDT trace benchmarks of crdt/bench_test.go with the real `yjs`
 // package, for a side-by-side comparison (see crdt-compare.sh).
 //
-//   node --expose-gc scripts/bench/yjs-bench.mjs [--quick] [--only B4,Seph,FriendsForever,ClownSchool]
+//   node --expose-gc scripts/bench/yjs-bench.mjs [--quick] [--only B4,Seph,FriendsForever,ClownSchool] [--save-final DIR]
+//   node --expose-gc scripts/bench/yjs-bench.mjs --load-round TRACE FILE
+//
+// --save-final writes each sequential trace's final state to DIR/TRACE.bin.
+// --load-round times only the load of FILE (a state saved so), checked
+// against TRACE's endContent: one round of crdt-compare.sh's load rounds,
+// where Go and Yjs take turns.
 //
 // Prints one JSON object: for each scenario the median wall time in ns
 // (process.hrtime.bigint), the median process CPU time in ns
@@ -29,6 +35,9 @@ const quick = args.includes('--quick')
 const onlyArg = args.indexOf('--only')
 const only = onlyArg >= 0 ? new Set(args[onlyArg + 1].split(',')) : null
 const want = (name) => only === null || only.has(name)
+const saveArg = args.indexOf('--save-final')
+const saveDir = saveArg >= 0 ? args[saveArg + 1] : null
+const roundArg = args.indexOf('--load-round')
 
 if (typeof global.gc !== 'function') {
   console.error('run node with --expose-gc')
@@ -192,6 +201,20 @@ const replayConcurrent = (trace, sched) => {
   return { docs, updates }
 }
 
+// A round's process has run nothing before its loads, where the full run
+// has replayed whole traces first: this many untimed loads warm its JIT
+// up as far (fewer left the first timed loads half again as slow).
+const LOAD_ROUND_WARMUP = +(process.env.LOAD_ROUND_WARMUP ?? 20)
+
+if (roundArg >= 0) {
+  const [name, file] = args.slice(roundArg + 1, roundArg + 3)
+  const { endContent } = loadTrace(name)
+  const final = new Uint8Array(fs.readFileSync(file))
+  const yjs = JSON.parse(fs.readFileSync(path.resolve(here, '..', '..', 'node_modules', 'yjs', 'package.json'))).version
+  console.log(JSON.stringify({ yjs, node: process.version, trace: name, load: measure(RUNS_LIGHT, LOAD_ROUND_WARMUP, () => load(final, endContent)) }))
+  process.exit(0)
+}
+
 const out = { yjs: JSON.parse(fs.readFileSync(path.resolve(here, '..', '..', 'node_modules', 'yjs', 'package.json'))).version, node: process.version, results: {} }
 const res = out.results
 
@@ -202,6 +225,7 @@ for (const [name, key] of [['automerge-paper', 'B4'], ['seph-blog1', 'Seph']]) {
   const local = measure(RUNS_HEAVY, 0, () => { last = replayLocal(trace) })
   const updates = last.updates
   const final = Y.encodeStateAsUpdate(last.doc)
+  if (saveDir) fs.writeFileSync(path.join(saveDir, name + '.bin'), final)
   res[`${key}Local`] = { ...local, edits: trace.txns.length, updateBytes: updates.reduce((n, u) => n + u.length, 0) }
   res[`${key}Remote`] = measure(RUNS_HEAVY, 0, () => applyAll(updates, trace.endContent))
   res[`${key}Load`] = { ...measure(RUNS_LIGHT, 2, () => load(final, trace.endContent)), updateBytes: final.length }
