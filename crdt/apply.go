@@ -22,6 +22,9 @@ func (d *Doc) ApplyUpdate(update []byte, origin any) (err error) {
 	}
 	u.scratch = true
 	defer func() {
+		if cap(u.dsRanges) > len(u.dsBuf) {
+			putRanges(u.dsRanges) // (applying copied what it keeps)
+		}
 		*u = decodedUpdate{}
 		d.spareUpdate = u
 	}()

@@ -181,7 +181,7 @@ func readDeleteSetInto(d *lib0.Decoder, u *decodedUpdate) error {
 		return err
 	}
 	if n == 1 && n <= uint64(d.Remaining()) {
-		client, rs, err := readDeleteRanges(d, false, u.dsBuf[:0])
+		client, rs, err := readDeleteRanges(d, false, u.dsBuf[:0], true)
 		if err != nil {
 			return err
 		}
@@ -203,7 +203,7 @@ func readDeleteSetClients(d *lib0.Decoder, n uint64) (deleteSet, error) {
 	}
 	ds := make(deleteSet, n)
 	for i := uint64(0); i < n; i++ {
-		client, rs, err := readDeleteRanges(d, false, nil)
+		client, rs, err := readDeleteRanges(d, false, nil, false)
 		if err != nil {
 			return nil, err
 		}
@@ -214,8 +214,9 @@ func readDeleteSetClients(d *lib0.Decoder, n uint64) (deleteSet, error) {
 
 // readDeleteRanges decodes one client entry of a v1 delete set, dropping
 // empty ranges unless keepEmpty (Yjs's byte-level helpers keep them). The
-// ranges go to buf when they fit.
-func readDeleteRanges(d *lib0.Decoder, keepEmpty bool, buf []idRange) (uint64, []idRange, error) {
+// ranges go to buf when they fit, else to a new slice, from rangePool
+// when pooled is set (the caller gives it back).
+func readDeleteRanges(d *lib0.Decoder, keepEmpty bool, buf []idRange, pooled bool) (uint64, []idRange, error) {
 	client, err := d.ReadVarUint()
 	if err != nil {
 		return 0, nil, err
@@ -229,7 +230,11 @@ func readDeleteRanges(d *lib0.Decoder, keepEmpty bool, buf []idRange) (uint64, [
 	}
 	rs := buf[:0]
 	if count > uint64(cap(buf)) {
-		rs = make([]idRange, 0, count)
+		if pooled {
+			rs = getRanges(int(count))
+		} else {
+			rs = make([]idRange, 0, count)
+		}
 	}
 	for j := uint64(0); j < count; j++ {
 		if b := d.Unread(); len(b) >= minFastRangeInput {

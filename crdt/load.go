@@ -48,7 +48,7 @@ func newClockDir(slab []Item) *clockDir {
 	span := slab[n-1].end() - base
 	// 1<<shift > span/n: at most n entries.
 	shift := uint(bits.Len64(span / uint64(n)))
-	dir := &clockDir{base: base, shift: shift, idx: make([]int32, (span-1)>>shift+1)}
+	dir := &clockDir{base: base, shift: shift, idx: getDirIndex(int((span-1)>>shift + 1))}
 	k := uint64(0)
 	for i := range slab {
 		end := slab[i].end() - base

@@ -559,7 +559,7 @@ func TestReadDeleteRangesMatchesReference(t *testing.T) {
 		}
 		keep := rng.IntN(2) == 0
 		d1, d2 := lib0.NewDecoder(in), lib0.NewDecoder(in)
-		c1, rs1, err1 := readDeleteRanges(d1, keep, nil)
+		c1, rs1, err1 := readDeleteRanges(d1, keep, nil, rng.IntN(2) == 0)
 		c2, rs2, err2 := reference(d2, keep)
 		if (err1 == nil) != (err2 == nil) || err1 != nil && !errors.Is(err1, err2) {
 			t.Fatalf("%x: error %v, want %v", in, err1, err2)

@@ -2,7 +2,6 @@ package crdt
 
 import (
 	"math/rand/v2"
-	"slices"
 
 	"github.com/quirehq/quire/crdt/lib0"
 )
@@ -78,7 +77,7 @@ func (txn *Transaction) reserveDeletes(client uint64, n int) {
 	// (An empty entry counts as absent: addDelete still lists the client
 	// in deleteOrder when it adds the first range. recycle drops the
 	// reservation if it stays empty.)
-	txn.deleteSet[client] = slices.Grow(rs, n)
+	txn.deleteSet[client] = append(getRanges(len(rs)+n), rs...)
 	txn.reserved, txn.reservedClient = true, client
 }
 
@@ -279,7 +278,10 @@ func (d *Doc) newTransaction(origin any, local bool) *Transaction {
 // on the hot path of one small transaction after another.
 func (d *Doc) recycle(txn *Transaction) {
 	for _, l := range txn.dirLists {
-		l.dir = nil
+		if l.dir != nil {
+			putDirIndex(l.dir.idx)
+			l.dir = nil
+		}
 	}
 	clear(txn.dirLists)
 	txn.dirLists = txn.dirLists[:0]
@@ -303,7 +305,8 @@ func (d *Doc) recycle(txn *Transaction) {
 			if rs := txn.deleteSet[client]; cap(rs) <= 64 {
 				txn.deleteSet[client] = rs[:0]
 			} else {
-				// Do not hold on to a large one.
+				// Do not hold on to a large one: the next load may.
+				putRanges(rs)
 				txn.deleteSet[client] = nil
 			}
 		}

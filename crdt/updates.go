@@ -93,7 +93,7 @@ func readDeleteSetAsEncoded(d *lib0.Decoder) (deleteSet, error) {
 	}
 	ds := deleteSet{}
 	for i := uint64(0); i < n; i++ {
-		client, rs, err := readDeleteRanges(d, true, nil)
+		client, rs, err := readDeleteRanges(d, true, nil, false)
 		if err != nil {
 			return nil, err
 		}
