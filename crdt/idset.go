@@ -46,7 +46,7 @@ func (ds deleteSet) sortAndMergeClients(clients []uint64) {
 
 func (ds deleteSet) sortAndMergeClient(client uint64) {
 	rs := ds[client]
-	if len(rs) > 1 {
+	if len(rs) > 1 && !normalized(rs) {
 		{
 			slices.SortFunc(rs, func(a, b idRange) int {
 				switch {
@@ -72,6 +72,17 @@ func (ds deleteSet) sortAndMergeClient(client uint64) {
 			ds[client] = rs[:j]
 		}
 	}
+}
+
+// normalized reports whether rs is sorted with gaps between its ranges,
+// as sortAndMergeClient leaves it: a load records its ranges so.
+func normalized(rs []idRange) bool {
+	for i := 1; i < len(rs); i++ {
+		if rs[i-1].clock+rs[i-1].len >= rs[i].clock {
+			return false
+		}
+	}
+	return true
 }
 
 // contains reports whether id lies in a deleted range. The set must be

@@ -22,8 +22,8 @@ var (
 
 // clockDir maps clocks to struct indexes for a list in slab mode, built
 // over the decoded block the list is a prefix of. Entry k is the index of
-// the struct holding clock base + k<<shift; the buckets are a little longer
-// than the block's average struct, so a lookup steps over one or two
+// the struct holding clock base + k<<shift; the buckets are about half as
+// long as the block's average struct, so a lookup steps over one or two
 // structs from there. A split or merge ends slab mode and the directory
 // with it (materialize); the transaction that built it drops it too
 // (recycle), so that a loaded document does not keep it.
@@ -46,8 +46,10 @@ func newClockDir(slab []Item) *clockDir {
 	}
 	base := slab[0].startClock()
 	span := slab[n-1].end() - base
-	// 1<<shift > span/n: at most n entries.
-	shift := uint(bits.Len64(span / uint64(n)))
+	// 1<<shift > span/2n: fewer than 2n entries, buckets of about half an
+	// average struct, so that a lookup mostly lands on its struct or the
+	// next (guess); longer buckets sent a quarter of lookups to find.
+	shift := uint(max(bits.Len64(span/uint64(n)), 1) - 1)
 	dir := &clockDir{base: base, shift: shift, idx: getDirIndex(int((span-1)>>shift + 1))}
 	k := uint64(0)
 	for i := range slab {

@@ -254,12 +254,14 @@ func TestLoadFastPathMatchesGeneralPath(t *testing.T) {
 	t.Logf("linkSlab linked %d of %d structs of one-client loads", linked, total)
 }
 
-// TestClockDirAgainstScan checks clockDir.find against a linear scan on
+// TestClockDirAgainstScan checks clockDir.find, and clockDir.guess where
+// it answers (at least half the lookups), against a linear scan on
 // random blocks (even lengths, and runs of one-unit structs that crowd a
 // bucket), for every prefix of the block a list in slab mode can be, and
 // clocks inside, at the edges of and beyond it.
 func TestClockDirAgainstScan(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 9))
+	guessed := 0
 	for round := range 200 {
 		n := minDirStructs + rng.IntN(2000)
 		slab := make([]Item, n)
@@ -275,7 +277,7 @@ func TestClockDirAgainstScan(t *testing.T) {
 		for range 20 {
 			m := 1 + rng.IntN(n)
 			dir := newClockDir(slab)
-			if dir == nil || len(dir.idx) > n {
+			if dir == nil || len(dir.idx) > 2*n {
 				t.Fatalf("round %d: directory of %d entries for %d structs", round, len(dir.idx), n)
 			}
 			l := &structList{slab: slab[:m], dir: dir}
@@ -291,11 +293,20 @@ func TestClockDirAgainstScan(t *testing.T) {
 				if got := dir.find(l, c); got != want {
 					t.Fatalf("round %d, %d structs: clock %d found at %d, want %d", round, m, c, got, want)
 				}
+				if got := dir.guess(slab[:m], c); got >= 0 {
+					guessed++
+					if got != want {
+						t.Fatalf("round %d, %d structs: clock %d guessed at %d, want %d", round, m, c, got, want)
+					}
+				}
 				if got := findIndex(l, c); got != want {
 					t.Fatalf("round %d, %d structs: findIndex(%d) = %d, want %d", round, m, c, got, want)
 				}
 			}
 		}
+	}
+	if guessed < 200*20*50/2 {
+		t.Fatalf("guess answered %d of %d lookups", guessed, 200*20*50)
 	}
 }
 

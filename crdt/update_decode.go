@@ -236,7 +236,7 @@ func (ar *decodeArena) str(b []byte, rest int) string {
 	if len(b) == 0 {
 		return ""
 	}
-	if len(b) > 256 || len(b) == 1 || ar.single {
+	if len(b) > maxArenaString || len(b) == 1 || ar.single {
 		return string(b) // (one-byte strings need no allocation)
 	}
 	if len(b) > cap(ar.bytes)-len(ar.bytes) {
@@ -246,6 +246,10 @@ func (ar *decodeArena) str(b []byte, rest int) string {
 	ar.bytes = append(ar.bytes, b...)
 	return unsafe.String(&ar.bytes[start], len(b))
 }
+
+// maxArenaString is the longest string carved from an arena chunk; a
+// longer one gets an allocation of its own.
+const maxArenaString = 256
 
 // minFastItemInput is the unread input readItemsFast needs: its header
 // fields (info, two IDs, a length: at most 19 bytes) are each read with
@@ -262,14 +266,15 @@ const minFastItemInput = 32
 // anything else, malformed input included, without writing that item: the
 // caller decodes it with readStructInto, which gives the error.
 //
-// The bulk of a document load is this loop, so it makes no call for the
-// usual item: every header field is read from one eight-byte load, and a
-// string of up to 16 bytes is checked and copied to the arena as two
-// words. (A call would cost more than the copy: every value the loop keeps
-// in a register is saved before it and loaded again after it.) The loads
-// go through word8, without bounds checks, each covered by a check of its
-// own: the header's by the minFastItemInput bytes the loop requires, a
-// string's by the 16 bytes its copy requires.
+// The bulk of a document load is this loop, so it makes no call: every
+// header field is read from one eight-byte load, and a string is checked
+// and copied to the arena in words. (A call would cost more than the
+// copy: every value the loop keeps in a register is saved before it and
+// loaded again after it.) A string the arena's chunk has no room for, or
+// longer than maxArenaString, ends the loop; readStructInto takes it. The
+// loads go through word8, without bounds checks, each covered by a check
+// of its own: the header's by the minFastItemInput bytes the loop
+// requires, a string's by the room its copy requires.
 func (ar *decodeArena) readItemsFast(b []byte, slab []Item, clock uint64) (count, taken int, next uint64) {
 	if ar.client>>32 != 0 {
 		return 0, 0, clock
@@ -324,33 +329,37 @@ func (ar *decodeArena) readItemsFast(b []byte, slab []Item, clock uint64) (count
 		}
 		var text unsafe.Pointer
 		if kind == refString {
-			if length > uint64(len(b)-q) {
+			// Copied to the arena in blocks of 16 bytes, read whole from
+			// the input: the input and the arena must both have room for
+			// every block. The last block's mask keeps the string's bytes
+			// for the ASCII check; what the copy writes past the string is
+			// free space the next string overwrites.
+			n, a := int(length), len(ar.bytes)
+			span := (n + 15) &^ 15
+			if n > maxArenaString || len(b)-q < span || cap(ar.bytes)-a < span {
 				break
 			}
-			if a := len(ar.bytes); length <= 16 && len(b)-q >= 16 && cap(ar.bytes)-a >= 16 {
-				// Both words are read whole; the masks keep the string's
-				// bytes for the ASCII check. The arena takes both words
-				// too: what lies past the string is free space the next
-				// string overwrites.
-				w0, w1 := word8(in, q), word8(in, q+8)
-				bits := 8 * length
-				m0 := ^uint64(0) >> (64 - min(bits, 64))
-				m1 := ^uint64(0) >> (128 - bits) // (0 for a shift of 64 or more)
-				if (w0&m0|w1&m1)&0x8080808080808080 != 0 {
-					break
-				}
-				text = unsafe.Add(unsafe.Pointer(unsafe.SliceData(ar.bytes)), a)
-				putWord8(text, 0, w0)
-				putWord8(text, 8, w1)
-				ar.bytes = ar.bytes[:a+int(length)]
-			} else {
-				raw := b[q : q+int(length)]
-				if !isASCII(raw) {
-					break
-				}
-				text = unsafe.Pointer(unsafe.StringData(ar.str(raw, len(b)-q-len(raw))))
+			dst := unsafe.Add(unsafe.Pointer(unsafe.SliceData(ar.bytes)), a)
+			var high uint64
+			j := 0
+			for ; j+16 < n; j += 16 {
+				w0, w1 := word8(in, q+j), word8(in, q+j+8)
+				high |= w0 | w1
+				putWord8(dst, j, w0)
+				putWord8(dst, j+8, w1)
 			}
-			q += int(length)
+			w0, w1 := word8(in, q+j), word8(in, q+j+8)
+			bits := uint64(8 * (n - j)) // (8 to 128)
+			m0 := ^uint64(0) >> (64 - min(bits, 64))
+			m1 := ^uint64(0) >> (128 - bits) // (0 for a shift of 64 or more)
+			if (high|w0&m0|w1&m1)&0x8080808080808080 != 0 {
+				break
+			}
+			putWord8(dst, j, w0)
+			putWord8(dst, j+8, w1)
+			ar.bytes = ar.bytes[:a+n]
+			text = dst
+			q += n
 			flags |= flagCountable
 		}
 		// (The item is zero, fresh from the slab: field by field is cheaper
