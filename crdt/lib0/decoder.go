@@ -253,6 +253,10 @@ func (d *Decoder) ReadVarUintAfter(p *WordPrefix) (uint64, bool) {
 // Len returns the prefix's length in bytes, 0 for the zero WordPrefix.
 func (p *WordPrefix) Len() int { return p.n }
 
+// Parts returns the mask and the word Matches compares with, for a
+// decoding loop written in assembly.
+func (p *WordPrefix) Parts() (mask, word uint64) { return p.mask, p.word }
+
 // Matches reports whether the little-endian word x starts with the
 // prefix, which must not be the zero WordPrefix (that matches every word
 // here). Small enough to be inlined into a decoding loop, with VarUint3
