@@ -8,7 +8,7 @@
 #
 # Runs the Go benchmarks of crdt/bench_test.go and scripts/bench/yjs-bench.mjs
 # one after the other (never in parallel, so they do not compete for CPU),
-# then rounds of the B4 load where the two take turns, then prints a
+# with rounds of the B4 load where the two take turns, then prints a
 # markdown table: benchmark | Yjs | Quire | ratio (Yjs/Quire).
 # Raw outputs are kept in $OUT_DIR (default: a fresh temporary directory).
 set -uo pipefail
@@ -64,25 +64,39 @@ grep -E -- '--- FAIL|trace_test.go' "$out/go-digest.txt" >&2
 } 2>&1 | tee "$out/go-bench.txt" >&2
 
 LOADAVG="$LOADAVG $(loadavg)"
-log node --expose-gc scripts/bench/yjs-bench.mjs $yjs_flags --save-final "$out"
-node --expose-gc scripts/bench/yjs-bench.mjs $yjs_flags --save-final "$out" >"$out/yjs.json" || exit 1
 
 # Load rounds: a load takes milliseconds, so a slower minute of a shared
 # machine moves its figure more than the difference between two builds.
-# Here Go and Yjs take turns, round after round, each round timing both
-# on the same machine within seconds of each other; the table reports
-# the median of the rounds' ratios. (Go times 100 loads a round, so that
-# its garbage collector runs a few times in each, as V8's does in Yjs's
-# 20 warm-up and 25 timed loads.)
+# So after timing its B4 load, yjs-bench.mjs waits, and Go and Yjs take
+# turns: round after round, each times the B4 load on the same machine
+# within seconds of the other, Yjs in the very process (warmed up, same
+# heap) its B4 load figure came from. The table reports the median of
+# the rounds' ratios. (Go times 100 loads a round, so that its garbage
+# collector runs a few dozen times in each, as V8's does in Yjs's 25.)
+rm -f "$out/cmd" "$out/res"
+mkfifo "$out/cmd" "$out/res" || exit 1
 : >"$out/load-rounds-go.txt"
 : >"$out/load-rounds-yjs.jsonl"
+log node --expose-gc scripts/bench/yjs-bench.mjs $yjs_flags --rounds "$out"
+node --expose-gc scripts/bench/yjs-bench.mjs $yjs_flags --rounds "$out" >"$out/yjs.json" &
+yjs_pid=$!
+exec 3<>"$out/res" # (read and write: opening does not wait for node)
+if ! read -r -t 900 -u 3 ready || [ "$ready" != ready ]; then
+	echo "yjs-bench.mjs did not reach its load rounds" >&2
+	kill "$yjs_pid" 2>/dev/null
+	exit 1
+fi
 for round in $(seq "$load_rounds"); do
 	log "load round $round of $load_rounds"
 	run_go -test.run '^$' -test.benchmem -test.bench '^BenchmarkB4Load$' -test.benchtime 100x -test.count 1 \
 		>>"$out/load-rounds-go.txt" 2>&1
-	node --expose-gc scripts/bench/yjs-bench.mjs --load-round automerge-paper "$out/automerge-paper.bin" \
-		>>"$out/load-rounds-yjs.jsonl" || exit 1
+	echo load >"$out/cmd"
+	read -r -t 300 -u 3 line || { kill "$yjs_pid" 2>/dev/null; exit 1; }
+	echo "$line" >>"$out/load-rounds-yjs.jsonl"
 done
+echo done >"$out/cmd"
+exec 3<&-
+wait "$yjs_pid" || exit 1
 
 LOADAVG="$LOADAVG $(loadavg)"
 if [ "$(awk '{print ($1 > 1.5)}' /proc/loadavg 2>/dev/null)" = 1 ]; then

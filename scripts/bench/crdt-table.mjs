@@ -7,7 +7,7 @@
 // go-digest-output: `go test -v -run 'Trace'` output with trace-digest lines.
 // yjs-json: output of yjs-bench.mjs.
 // go-load-rounds, yjs-load-rounds: the load rounds, where Go and Yjs took
-// turns (B4Load results, one per round; yjs-bench.mjs --load-round lines).
+// turns (B4Load results, one per round; yjs-bench.mjs --rounds lines).
 // With them the B4 load row gives the medians over the rounds, and as its
 // ratio the median of the rounds' ratios.
 
@@ -44,7 +44,7 @@ if (goRoundsFile && yjsRoundsFile && fs.existsSync(goRoundsFile) && fs.existsSyn
     const m = /^BenchmarkB4Load(?:-\d+)?\s+\d+\s+([\d.]+) ns\/op.*?([\d.]+) cpu-ns\/op/.exec(line)
     if (m) goRounds.push({ ns: Number(m[1]), cpuNs: Number(m[2]) })
   }
-  const yjsRounds = fs.readFileSync(yjsRoundsFile, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l).load)
+  const yjsRounds = fs.readFileSync(yjsRoundsFile, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l))
   for (let i = 0; i < Math.min(goRounds.length, yjsRounds.length); i++) {
     const g = goRounds[i]
     const y = yjsRounds[i]

@@ -1,13 +1,15 @@
 // Runs the CRDT trace benchmarks of crdt/bench_test.go with the real `yjs`
 // package, for a side-by-side comparison (see crdt-compare.sh).
 //
-//   node --expose-gc scripts/bench/yjs-bench.mjs [--quick] [--only B4,Seph,FriendsForever,ClownSchool] [--save-final DIR]
-//   node --expose-gc scripts/bench/yjs-bench.mjs --load-round TRACE FILE
+//   node --expose-gc scripts/bench/yjs-bench.mjs [--quick] [--only B4,Seph,FriendsForever,ClownSchool] [--rounds DIR]
 //
-// --save-final writes each sequential trace's final state to DIR/TRACE.bin.
-// --load-round times only the load of FILE (a state saved so), checked
-// against TRACE's endContent: one round of crdt-compare.sh's load rounds,
-// where Go and Yjs take turns.
+// --rounds DIR: right after timing the B4 load, time it again on request,
+// in rounds, before going on: crdt-compare.sh's load rounds, where Go and
+// Yjs take turns. The requests come through the FIFO DIR/cmd ("load" for
+// a round, anything else to go on), the answers (one JSON line each, after
+// a first "ready") through the FIFO DIR/res. Yjs is timed there in the
+// state its B4 load figure was taken in: warmed up by the trace's replays,
+// with what they left on the heap.
 //
 // Prints one JSON object: for each scenario the median wall time in ns
 // (process.hrtime.bigint), the median process CPU time in ns
@@ -35,9 +37,8 @@ const quick = args.includes('--quick')
 const onlyArg = args.indexOf('--only')
 const only = onlyArg >= 0 ? new Set(args[onlyArg + 1].split(',')) : null
 const want = (name) => only === null || only.has(name)
-const saveArg = args.indexOf('--save-final')
-const saveDir = saveArg >= 0 ? args[saveArg + 1] : null
-const roundArg = args.indexOf('--load-round')
+const roundsArg = args.indexOf('--rounds')
+const roundsDir = roundsArg >= 0 ? args[roundsArg + 1] : null
 
 if (typeof global.gc !== 'function') {
   console.error('run node with --expose-gc')
@@ -201,18 +202,14 @@ const replayConcurrent = (trace, sched) => {
   return { docs, updates }
 }
 
-// A round's process has run nothing before its loads, where the full run
-// has replayed whole traces first: this many untimed loads warm its JIT
-// up as far (fewer left the first timed loads half again as slow).
-const LOAD_ROUND_WARMUP = +(process.env.LOAD_ROUND_WARMUP ?? 20)
-
-if (roundArg >= 0) {
-  const [name, file] = args.slice(roundArg + 1, roundArg + 3)
-  const { endContent } = loadTrace(name)
-  const final = new Uint8Array(fs.readFileSync(file))
-  const yjs = JSON.parse(fs.readFileSync(path.resolve(here, '..', '..', 'node_modules', 'yjs', 'package.json'))).version
-  console.log(JSON.stringify({ yjs, node: process.version, trace: name, load: measure(RUNS_LIGHT, LOAD_ROUND_WARMUP, () => load(final, endContent)) }))
-  process.exit(0)
+/** Times fn in rounds, on request through roundsDir (see --rounds). */
+const serveRounds = (fn) => {
+  const res = fs.openSync(path.join(roundsDir, 'res'), 'w')
+  fs.writeSync(res, 'ready\n')
+  while (fs.readFileSync(path.join(roundsDir, 'cmd'), 'utf8').trim() === 'load') {
+    fs.writeSync(res, JSON.stringify(measure(RUNS_LIGHT, 2, fn)) + '\n')
+  }
+  fs.closeSync(res)
 }
 
 const out = { yjs: JSON.parse(fs.readFileSync(path.resolve(here, '..', '..', 'node_modules', 'yjs', 'package.json'))).version, node: process.version, results: {} }
@@ -225,10 +222,10 @@ for (const [name, key] of [['automerge-paper', 'B4'], ['seph-blog1', 'Seph']]) {
   const local = measure(RUNS_HEAVY, 0, () => { last = replayLocal(trace) })
   const updates = last.updates
   const final = Y.encodeStateAsUpdate(last.doc)
-  if (saveDir) fs.writeFileSync(path.join(saveDir, name + '.bin'), final)
   res[`${key}Local`] = { ...local, edits: trace.txns.length, updateBytes: updates.reduce((n, u) => n + u.length, 0) }
   res[`${key}Remote`] = measure(RUNS_HEAVY, 0, () => applyAll(updates, trace.endContent))
   res[`${key}Load`] = { ...measure(RUNS_LIGHT, 2, () => load(final, trace.endContent)), updateBytes: final.length }
+  if (key === 'B4' && roundsDir) serveRounds(() => load(final, trace.endContent))
   const loaded = load(final, trace.endContent)
   let enc
   res[`${key}Encode`] = measure(RUNS_LIGHT, 2, () => { enc = Y.encodeStateAsUpdate(loaded) })
