@@ -33,6 +33,10 @@ go test -race -count=1 ./...
 # The full trace replays are too slow under the race detector; without it
 # they check byte-identity with Yjs on every trace in seconds.
 go test -count=1 -run 'Trace' ./crdt
+# The engine built without assembly (-tags purego), as on every
+# architecture but amd64: its loads, goldens and trace replays.
+go vet -tags purego ./crdt/...
+go test -tags purego -count=1 -run 'Load|ReadItems|Golden|Trace' ./crdt
 
 # The editor in real Chromium against the built binary, and its
 # confirmation tracker in Node (about a minute).
