@@ -202,12 +202,17 @@ const replayConcurrent = (trace, sched) => {
   return { docs, updates }
 }
 
+// Untimed loads before each round's timed ones. V8 shrinks its young
+// generation while the process idles (as it does while Go takes its
+// turn), and the first loads after that ran up to half again as slow.
+const ROUND_WARMUP = 10
+
 /** Times fn in rounds, on request through roundsDir (see --rounds). */
 const serveRounds = (fn) => {
   const res = fs.openSync(path.join(roundsDir, 'res'), 'w')
   fs.writeSync(res, 'ready\n')
   while (fs.readFileSync(path.join(roundsDir, 'cmd'), 'utf8').trim() === 'load') {
-    fs.writeSync(res, JSON.stringify(measure(RUNS_LIGHT, 2, fn)) + '\n')
+    fs.writeSync(res, JSON.stringify(measure(RUNS_LIGHT, ROUND_WARMUP, fn)) + '\n')
   }
   fs.closeSync(res)
 }
