@@ -13,11 +13,10 @@ package crdt_test
 //
 // The load, encode and memory benchmarks keep only the final state and the
 // text alive (stateFixture), as a server keeps documents, not a trace: Go's
-// collector marks the whole live heap on every cycle, and with a trace's
-// per-transaction updates and parsed patches alive (hundreds of thousands
-// of small objects) a load measured about a sixth slower. Run them in a
-// process of their own, as crdt-compare.sh does, for the figures the
-// README gives.
+// collector marks the whole live heap on every cycle, and a trace's
+// per-transaction updates and parsed patches are hundreds of thousands of
+// small objects. Run them in a process of their own, as crdt-compare.sh
+// does, for the figures the README gives.
 
 import (
 	"runtime"
