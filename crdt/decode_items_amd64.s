@@ -15,6 +15,41 @@
 // item's first byte), R12 clock, R13 the arena's length, R14 q (the read
 // position), R15 the info byte, BX the length; AX, CX, DX, R10 and X0 are
 // scratch.
+// READ_ID reads the ID at R14: the client's prefix, then a clock of at
+// most three bytes below the item's own (VarUint3), and leaves it packed in
+// CX (client, then clock) with R14 past it; it jumps to fail otherwise.
+#define READ_ID(fail) \
+	MOVQ (SI)(R14*1), AX; \
+	ANDQ mask+56(FP), AX; \
+	CMPQ AX, word+64(FP); \
+	JNE  fail; \
+	ADDQ k+48(FP), R14; \
+	MOVQ (SI)(R14*1), AX; \
+	MOVQ AX, DX; \
+	NOTQ DX; \
+	ANDQ $0x808080, DX; \
+	JEQ  fail; \
+	LEAQ -1(DX), CX; \
+	XORQ DX, CX; \
+	ANDQ CX, AX; \
+	MOVQ AX, CX; \
+	ANDQ $0x7f, CX; \
+	MOVQ AX, R10; \
+	SHRQ $1, R10; \
+	ANDQ $0x3f80, R10; \
+	ORQ  R10, CX; \
+	SHRQ $2, AX; \
+	ANDQ $0x1fc000, AX; \
+	ORQ  AX, CX; \
+	CMPQ CX, R12; \
+	JCC  fail; \
+	BSFQ DX, DX; \
+	INCQ DX; \
+	SHRQ $3, DX; \
+	ADDQ DX, R14; \
+	SHLQ $32, CX; \
+	ORQ  client+40(FP), CX
+
 TEXT ·decodeItemsAMD64(SB), NOSPLIT, $0-128
 	MOVQ in+0(FP), SI
 	MOVQ inLen+8(FP), R8
@@ -50,76 +85,13 @@ loop:
 	JNE     done
 
 origin:
-	// The client's prefix, then a clock of at most three bytes below the
-	// item's own.
-	LEAQ 1(R11), R14
-	MOVQ (SI)(R14*1), AX
-	ANDQ mask+56(FP), AX
-	CMPQ AX, word+64(FP)
-	JNE  done
-	ADDQ k+48(FP), R14
-	MOVQ (SI)(R14*1), AX
-	MOVQ AX, DX
-	NOTQ DX
-	ANDQ $0x808080, DX
-	JEQ  done
-	LEAQ -1(DX), CX
-	XORQ DX, CX
-	ANDQ CX, AX
-	MOVQ AX, CX
-	ANDQ $0x7f, CX
-	MOVQ AX, R10
-	SHRQ $1, R10
-	ANDQ $0x3f80, R10
-	ORQ  R10, CX
-	SHRQ $2, AX
-	ANDQ $0x1fc000, AX
-	ORQ  AX, CX
-	CMPQ CX, R12
-	JCC  done
-	BSFQ DX, DX
-	INCQ DX
-	SHRQ $3, DX
-	ADDQ DX, R14
-	SHLQ $32, CX
-	ORQ  client+40(FP), CX
-	MOVQ CX, 24(DI)
-
-	TESTQ $0x40, R15
-	JEQ   length
-
-	// The right origin, as the left one.
-	MOVQ (SI)(R14*1), AX
-	ANDQ mask+56(FP), AX
-	CMPQ AX, word+64(FP)
-	JNE  undo
-	ADDQ k+48(FP), R14
-	MOVQ (SI)(R14*1), AX
-	MOVQ AX, DX
-	NOTQ DX
-	ANDQ $0x808080, DX
-	JEQ  undo
-	LEAQ -1(DX), CX
-	XORQ DX, CX
-	ANDQ CX, AX
-	MOVQ AX, CX
-	ANDQ $0x7f, CX
-	MOVQ AX, R10
-	SHRQ $1, R10
-	ANDQ $0x3f80, R10
-	ORQ  R10, CX
-	SHRQ $2, AX
-	ANDQ $0x1fc000, AX
-	ORQ  AX, CX
-	CMPQ CX, R12
-	JCC  undo
-	BSFQ DX, DX
-	INCQ DX
-	SHRQ $3, DX
-	ADDQ DX, R14
-	SHLQ $32, CX
-	ORQ  client+40(FP), CX
-	MOVQ CX, 32(DI)
+	LEAQ    1(R11), R14
+	READ_ID(done)
+	MOVQ    CX, 24(DI)
+	TESTQ   $0x40, R15
+	JEQ     length
+	READ_ID(undo)
+	MOVQ    CX, 32(DI)
 
 length:
 	// The length: one or two bytes, not zero.
