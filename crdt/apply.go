@@ -22,9 +22,7 @@ func (d *Doc) ApplyUpdate(update []byte, origin any) (err error) {
 	}
 	u.scratch = true
 	defer func() {
-		if cap(u.dsRanges) > len(u.dsBuf) {
-			putRanges(u.dsRanges) // (applying copied what it keeps)
-		}
+		putRanges(u.dsRanges) // (applying copied what it keeps; dsBuf is too small to pool)
 		*u = decodedUpdate{}
 		d.spareUpdate = u
 	}()

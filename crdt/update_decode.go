@@ -61,9 +61,7 @@ func decodeUpdate(b []byte) (*decodedUpdate, error) {
 	}
 	if u.dsOne {
 		u.ds = deleteSet{u.dsClient: append([]idRange(nil), u.dsRanges...)}
-		if cap(u.dsRanges) > len(u.dsBuf) {
-			putRanges(u.dsRanges)
-		}
+		putRanges(u.dsRanges)
 		u.dsOne, u.dsRanges = false, nil
 	}
 	return u, nil
